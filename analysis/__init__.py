@@ -1,0 +1,1 @@
+"""Post-processing and figures (importable as pylmp.analysis)."""

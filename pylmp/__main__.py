@@ -1,0 +1,3 @@
+from pylmp.cli import main
+
+raise SystemExit(main())

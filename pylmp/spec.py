@@ -1,0 +1,125 @@
+"""Study files (inputs/*.yaml): read, check every key, and fill defaults, before any LAMMPS starts."""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from pathlib import Path
+
+import yaml
+
+from pylmp import potentials, structures
+from pylmp.errors import PylmpError
+from pylmp.launch import MODES
+
+# Allowed keys with their defaults (None: required). Workflow settings are checked against the workflow's own DEFAULTS.
+TOP = {"name": "", "workflow": None, "material": None, "potentials": None, "settings": {}, "launch": {}}
+MATERIAL = {"lattice": "fcc", "composition": None, "a": None, "atoms": 256, "seed": 1}
+LAUNCH = {"mode": "inprocess", "np": 1}
+
+
+@dataclasses.dataclass
+class Study:
+    name: str
+    workflow: str
+    lattice: str
+    composition: dict[str, float]  # at.%, in type-map order
+    a: float  # starting lattice parameter (A)
+    atoms: int  # target cell size
+    seed: int
+    potentials: list[str]
+    settings: dict
+    mode: str
+    np: int
+    source: Path
+
+    @property
+    def elements(self) -> list[str]:
+        """The LAMMPS type map shared by every task of the study."""
+        return list(self.composition)
+
+
+def _check_keys(section: dict, allowed: dict, where: str, path: Path) -> dict:
+    if not isinstance(section, dict):
+        raise PylmpError(f"{path}: '{where}' must be a mapping of keys to values")
+    for key in section:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(allowed)}"
+            raise PylmpError(f"{path}: unknown key '{key}' in {where}; {hint}")
+    missing = [k for k, v in allowed.items() if v is None and k not in section]
+    if missing:
+        raise PylmpError(f"{path}: {where} is missing '{missing[0]}'")
+    return {**allowed, **section}
+
+
+def _number(value, what: str, path: Path, kind=float, minimum=None):
+    try:
+        out = kind(value)
+    except (TypeError, ValueError):
+        raise PylmpError(f"{path}: {what} must be a number, got {value!r}") from None
+    if minimum is not None and out < minimum:
+        raise PylmpError(f"{path}: {what} must be at least {minimum}, got {value!r}")
+    return out
+
+
+def default_lattice_parameter(element: str) -> float:
+    """A starting guess from ASE's reference data, scaled to the fcc cube of the same volume per atom."""
+    from ase.data import atomic_numbers, reference_states
+
+    ref = reference_states[atomic_numbers[element]] or {}
+    if ref.get("symmetry") == "fcc":
+        return ref["a"]
+    if ref.get("symmetry") == "bcc":
+        return ref["a"] * 2 ** (1 / 3)  # same volume per atom: 4 atoms per fcc cube vs 2 per bcc cube
+    return 3.6  # a sane fcc-metal value; every workflow relaxes from it
+
+
+def load(path: str | Path, potential_override: list[str] | None = None, np: int | None = None,
+         mode: str | None = None) -> Study:
+    from pylmp.workflows import WORKFLOWS
+
+    path = Path(path)
+    if not path.is_file():
+        raise PylmpError(f"study file {path} not found; examples are in inputs/")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise PylmpError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    top = _check_keys(raw or {}, TOP, "the study", path)
+    workflow = top["workflow"]
+    if workflow not in WORKFLOWS:
+        raise PylmpError(f"{path}: unknown workflow '{workflow}'; choose one of {', '.join(WORKFLOWS)}")
+    mat = _check_keys(top["material"], MATERIAL, "material", path)
+    comp = mat["composition"]
+    if isinstance(comp, str):  # a bare element: "Ni"
+        comp = {comp: 100}
+    if not isinstance(comp, dict) or not comp:
+        raise PylmpError(f"{path}: material.composition must map elements to at.%, e.g. {{Ni: 90, Al: 10}}")
+    comp = {str(el): _number(pct, f"composition of {el}", path) for el, pct in comp.items()}
+    structures.check_composition(comp)
+    if mat["lattice"] not in structures.LATTICES:
+        raise PylmpError(f"{path}: unknown lattice '{mat['lattice']}'; choose one of {', '.join(structures.LATTICES)}")
+    majority = max(comp, key=comp.get)
+    a = _number(mat["a"], "material.a", path, minimum=1.0) if mat["a"] is not None else default_lattice_parameter(majority)
+
+    names = potential_override or top["potentials"]
+    if isinstance(names, str):
+        names = [names]
+    for name in names:
+        potentials.get(name).check_elements(list(comp))
+        potentials.get(name).check_files()
+
+    defaults = WORKFLOWS[workflow].DEFAULTS
+    settings = _check_keys(top["settings"] or {}, defaults, f"settings of workflow '{workflow}'", path)
+    launch = _check_keys(top["launch"] or {}, LAUNCH, "launch", path)
+    mode = mode or launch["mode"]
+    if mode not in MODES:
+        raise PylmpError(f"{path}: unknown launch mode '{mode}'; choose one of {', '.join(MODES)}")
+    study = Study(
+        name=top["name"] or path.stem, workflow=workflow, lattice=mat["lattice"], composition=comp, a=a,
+        atoms=_number(mat["atoms"], "material.atoms", path, int, 1), seed=_number(mat["seed"], "material.seed", path, int),
+        potentials=list(names), settings=settings, mode=mode,
+        np=np if np is not None else _number(launch["np"], "launch.np", path, int, 1), source=path,
+    )
+    WORKFLOWS[workflow].check(study)
+    return study

@@ -1,0 +1,13 @@
+"""Workflows: each module turns a study into independent LAMMPS tasks and their results into numbers.
+
+A workflow module provides
+    DEFAULTS                         its `settings:` keys and default values
+    check(study)                     workflow-specific validation (raise PylmpError)
+    tasks(study, potential)          list of launch.Task, names relative to the potential's folder
+    analyze(study, results)          {task name: result.json} -> numbers for results.json (units in the keys)
+    rows(summary)                    the CSV rows, from results.json alone
+    plot(summary, path)              the PNG, from results.json alone (so it can be redrawn later)
+"""
+from pylmp.workflows import eos
+
+WORKFLOWS = {"eos": eos}

@@ -1,0 +1,140 @@
+"""Equation of state: energy over a lattice-parameter scan, Birch-Murnaghan fit -> a0, E_coh, B.
+
+Theory: docs in README ("Workflows"). Each scan point is a fixed cell with relaxed atoms (relaxation
+matters only for alloys); a separate zero-pressure relaxation gives a0 a second way; isolated atoms in a
+20 A box give the reference for the cohesive energy, E_coh = sum_i x_i E_atom,i - E_bulk/atom.
+"""
+from __future__ import annotations
+
+import numpy as np
+from ase import Atoms
+from ase.eos import EquationOfState, birchmurnaghan
+from ase.units import GPa
+
+from pylmp.analysis import plotting
+from pylmp import structures
+from pylmp.errors import PylmpError
+from pylmp.launch import Task
+
+DEFAULTS = {"points": 11, "strain": 0.04}
+ISOLATED_BOX_A = 20.0  # larger than twice any cutoff + skin in the registry: the atom sees no image
+
+
+def check(study) -> None:
+    if study.settings["points"] < 5:
+        raise PylmpError(f"{study.source}: settings.points must be at least 5 for a Birch-Murnaghan fit")
+    if not 0 < study.settings["strain"] < 0.2:
+        raise PylmpError(f"{study.source}: settings.strain must be between 0 and 0.2 (fractional change of a)")
+
+
+def scan(study) -> np.ndarray:
+    s = study.settings["strain"]
+    return study.a * np.linspace(1 - s, 1 + s, study.settings["points"])
+
+
+def lattice_parameter(lattice: str, volume_per_atom: float) -> float:
+    """Conventional lattice parameter for a volume per atom (hcp: ideal c/a, basal a)."""
+    per_cell = {"fcc": 4, "L12": 4, "bcc": 2}
+    if lattice == "hcp":
+        return (np.sqrt(2) * volume_per_atom) ** (1 / 3)
+    return (per_cell[lattice] * volume_per_atom) ** (1 / 3)
+
+
+def isolated_atom_tasks(study, potential) -> list[Task]:
+    present = [el for el, pct in study.composition.items() if pct > 0]
+    return [Task(f"atom_{el}", "single_point.lmp.j2", Atoms(el, positions=[[0, 0, 0]], cell=[ISOLATED_BOX_A] * 3, pbc=True),
+                 potential, study.elements, {"relax_ions": False}) for el in present]
+
+
+def relax_mode(study) -> str:
+    """Cubic crystals keep their shape; random alloys and hcp relax each axis."""
+    ordered_cubic = study.lattice == "L12" or (study.lattice in ("fcc", "bcc") and len(present_elements(study)) == 1)
+    return "iso" if ordered_cubic else "aniso"
+
+
+def present_elements(study) -> list[str]:
+    return [el for el, pct in study.composition.items() if pct > 0]
+
+
+def tasks(study, potential) -> list[Task]:
+    relax_ions = len(present_elements(study)) > 1
+    out = []
+    for a in scan(study):
+        cell = structures.crystal(study.lattice, study.composition, a, study.atoms, study.seed)
+        out.append(Task(f"scan/a{a:.5f}", "single_point.lmp.j2", cell, potential, study.elements, {"relax_ions": relax_ions}))
+    cell = structures.crystal(study.lattice, study.composition, study.a, study.atoms, study.seed)
+    out.append(Task("relax", "relax.lmp.j2", cell, potential, study.elements, {"box_mode": relax_mode(study)}))
+    return out + isolated_atom_tasks(study, potential)
+
+
+def atom_reference(study, results) -> float:
+    """sum_i x_i E_atom,i in eV/atom, from the atom_<el> tasks."""
+    return sum(study.composition[el] / 100.0 * results[f"atom_{el}"]["E_eV"] for el in present_elements(study))
+
+
+def analyze(study, results) -> dict:
+    points = sorted((k for k in results if k.startswith("scan/")), key=lambda k: results[k]["vol_A3"])
+    vols = np.array([results[k]["vol_A3"] / results[k]["natoms"] for k in points])
+    energies = np.array([results[k]["E_eV"] / results[k]["natoms"] for k in points])
+    imin = int(np.argmin(energies))
+    if imin in (0, len(energies) - 1):
+        raise ValueError(f"the energy minimum lies at the edge of the scan (a = {lattice_parameter(study.lattice, vols[imin]):.4f} A): "
+                         "set material.a closer to the potential's lattice parameter or widen settings.strain")
+    eos = EquationOfState(vols, energies, eos="birchmurnaghan")
+    v0, e0, b = eos.fit(warn=False)
+    relaxed = results["relax"]
+    e_atoms = atom_reference(study, results)
+    return {
+        "a0_A": lattice_parameter(study.lattice, v0),
+        "a0_relaxed_A": lattice_parameter(study.lattice, relaxed["vol_A3"] / relaxed["natoms"]),
+        "V0_A3_per_atom": v0,
+        "E0_eV_per_atom": e0,
+        "E_coh_eV": e_atoms - e0,
+        "B_GPa": b / GPa,
+        "B_prime": float(eos.eos_parameters[2]),
+        "curve": {
+            "a_A": [lattice_parameter(study.lattice, v) for v in vols],
+            "V_A3_per_atom": vols.tolist(),
+            "E_eV_per_atom": energies.tolist(),
+            "E_atoms_eV_per_atom": e_atoms,
+        },
+    }
+
+
+def rows(summary) -> list[dict]:
+    out = []
+    for name, res in summary.items():
+        c = res["curve"]
+        for a, v, e in zip(c["a_A"], c["V_A3_per_atom"], c["E_eV_per_atom"]):
+            out.append({"potential": name, "a_A": a, "V_A3_per_atom": v, "E_eV_per_atom": e,
+                        "E_minus_atoms_eV_per_atom": e - c["E_atoms_eV_per_atom"]})
+    return out
+
+
+def plot(summary, path) -> None:
+    """E(V) and E(a) of every potential on one figure, referenced to isolated atoms so different
+    energy zeros (EAM vs DFT-trained models) share an axis."""
+    fig, (ax_v, ax_a) = plotting.figure(ncols=2)
+    colors = plotting.colors(summary)
+    for name, res in summary.items():
+        c = res["curve"]
+        ref = c["E_atoms_eV_per_atom"]
+        vols = np.array(c["V_A3_per_atom"])
+        e = np.array(c["E_eV_per_atom"]) - ref
+        fine = np.linspace(vols.min(), vols.max(), 200)
+        fit = birchmurnaghan(fine, res["E0_eV_per_atom"] - ref, res["B_GPa"] * GPa, res["B_prime"], res["V0_A3_per_atom"])
+        a_fine = (np.array(c["a_A"])[0] / vols[0] ** (1 / 3)) * fine ** (1 / 3)
+        label = f"{name}: a0={res['a0_A']:.3f} A, B={res['B_GPa']:.0f} GPa"
+        ax_v.plot(vols, e, "o", color=colors[name])
+        ax_v.plot(fine, fit, "-", color=colors[name], label=label)
+        ax_a.plot(c["a_A"], e, "o", color=colors[name])
+        ax_a.plot(a_fine, fit, "-", color=colors[name], label=name)
+    ax_v.set_xlabel("volume per atom (A^3)")
+    ax_a.set_xlabel("lattice parameter a (A)")
+    for ax in (ax_v, ax_a):
+        ax.set_ylabel("E - E(isolated atoms) (eV/atom)")
+        ax.grid(alpha=0.3)
+    ax_v.legend(fontsize=8)
+    ax_v.set_title("Energy vs volume (Birch-Murnaghan fit)")
+    ax_a.set_title("Energy vs lattice parameter")
+    plotting.save(fig, path)
