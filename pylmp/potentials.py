@@ -79,6 +79,11 @@ def _load(path: Path) -> Potential:
 
 
 @functools.cache
+def _load_file(path: Path) -> Potential:
+    return _load(path)
+
+
+@functools.cache
 def registry() -> dict[str, Potential]:
     entries = {}
     for path in sorted(paths.POTENTIALS.glob("*.yaml")):
@@ -88,6 +93,12 @@ def registry() -> dict[str, Potential]:
 
 
 def get(name: str) -> Potential:
+    """A registry entry by name, or a potential file of the user's own given as a path to its YAML."""
+    if name.endswith((".yaml", ".yml")):
+        path = Path(name)
+        if not path.is_file():
+            raise PylmpError(f"potential file {path} not found; give the path of a YAML entry like those in potentials/")
+        return _load_file(path.resolve())
     reg = registry()
     if name not in reg:
         close = difflib.get_close_matches(name, reg, n=1)

@@ -12,7 +12,7 @@ from pylmp.errors import PylmpError
 from pylmp.launch import MODES
 
 # Allowed keys with their defaults (None: required). Workflow settings are checked against the workflow's own DEFAULTS.
-TOP = {"name": "", "workflow": None, "material": None, "potentials": None, "settings": {}, "launch": {}}
+TOP = {"name": "", "workflow": None, "material": None, "potentials": [], "settings": {}, "launch": {}}
 MATERIAL = {"lattice": "fcc", "composition": None, "a": None, "atoms": 256, "seed": 1}
 LAUNCH = {"mode": "inprocess", "np": 1}
 
@@ -26,7 +26,7 @@ class Study:
     a: float  # starting lattice parameter (A)
     atoms: int  # target cell size
     seed: int
-    potentials: list[str]
+    potentials: list[str]  # registry names, or absolute paths of users' potential YAML files
     settings: dict
     mode: str
     np: int
@@ -59,6 +59,22 @@ def _number(value, what: str, path: Path, kind=float, minimum=None):
         raise PylmpError(f"{path}: {what} must be a number, got {value!r}") from None
     if minimum is not None and out < minimum:
         raise PylmpError(f"{path}: {what} must be at least {minimum}, got {value!r}")
+    return out
+
+
+def _typed_settings(settings: dict, defaults: dict, path: Path) -> dict:
+    """Give each setting the type of its default, so a workflow never compares a string with a number."""
+    out = dict(settings)
+    for key, default in defaults.items():
+        value = settings[key]
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise PylmpError(f"{path}: settings.{key} must be true or false, got {value!r}")
+        elif isinstance(default, (int, float)):
+            out[key] = _number(value, f"settings.{key}", path, type(default))
+        elif isinstance(default, list) and default and isinstance(default[0], (int, float)):
+            items = value if isinstance(value, list) else [value]
+            out[key] = [_number(v, f"each of settings.{key}", path, type(default[0])) for v in items]
     return out
 
 
@@ -102,15 +118,19 @@ def load(path: str | Path, potential_override: list[str] | None = None, np: int 
     majority = max(comp, key=comp.get)
     a = _number(mat["a"], "material.a", path, minimum=1.0) if mat["a"] is not None else default_lattice_parameter(majority)
 
-    names = potential_override or top["potentials"]
-    if isinstance(names, str):
-        names = [names]
+    # a user's own potential is a YAML path: relative to the cwd on the command line, to the study file in it
+    names, base = (potential_override, Path.cwd()) if potential_override else (top["potentials"], path.parent)
+    names = [names] if isinstance(names, str) else list(names or [])
+    if not names:
+        raise PylmpError(f"{path}: no potentials: add `potentials: [Ni_u3]` (see `pylmp potentials list`) or pass --potential NAME")
+    names = [str((base / n).resolve()) if str(n).endswith((".yaml", ".yml")) else str(n) for n in names]
     for name in names:
         potentials.get(name).check_elements(list(comp))
         potentials.get(name).check_files()
 
     defaults = WORKFLOWS[workflow].DEFAULTS
     settings = _check_keys(top["settings"] or {}, defaults, f"settings of workflow '{workflow}'", path)
+    settings = _typed_settings(settings, defaults, path)
     launch = _check_keys(top["launch"] or {}, LAUNCH, "launch", path)
     mode = mode or launch["mode"]
     if mode not in MODES:

@@ -114,7 +114,9 @@ def write_data(atoms: Atoms, path: Path, type_elements: list[str]) -> None:
     extra = set(atoms.get_chemical_symbols()) - set(type_elements)
     if extra:
         raise PylmpError(f"structure holds {', '.join(sorted(extra))} that the type map {type_elements} lacks")
-    write(path, atoms, format="lammps-data", specorder=list(type_elements), masses=True, units="metal", atom_style="atomic")
+    # parallel=False: under an mpirun task farm ASE would otherwise let only world rank 0 write
+    write(path, atoms, format="lammps-data", specorder=list(type_elements), masses=True, units="metal",
+          atom_style="atomic", parallel=False)
 
 
 def masses(type_elements: list[str]) -> list[float]:

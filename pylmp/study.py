@@ -16,8 +16,9 @@ def build_tasks(study: Study) -> list[launch.Task]:
     workflow = WORKFLOWS[study.workflow]
     tasks = []
     for name in study.potentials:
-        for task in workflow.tasks(study, potentials.get(name)):
-            task.name = f"{name}/{task.name}"
+        pot = potentials.get(name)
+        for task in workflow.tasks(study, pot):
+            task.name = f"{pot.name}/{task.name}"
             tasks.append(task)
     return tasks
 
@@ -35,13 +36,14 @@ def run(study: Study, out: Path) -> dict | None:
     """Run (or resume) a study; returns results.json's content (None on the task farm's other ranks)."""
     workflow = WORKFLOWS[study.workflow]
     tasks = build_tasks(study)
-    print(f"pylmp: study '{study.name}' ({study.workflow}): {len(tasks)} tasks, {len(study.potentials)} potential(s) -> {out}",
-          file=sys.stderr, flush=True)
+    if lammps_env.world_rank() == 0:
+        print(f"pylmp: study '{study.name}' ({study.workflow}): {len(tasks)} tasks, {len(study.potentials)} potential(s) -> {out}",
+              file=sys.stderr, flush=True)
     outcomes = launch.run_tasks(tasks, out, study.mode, study.np)
     if outcomes is None:
         return None
     summary, failures = {}, []
-    for name in study.potentials:
+    for name in (potentials.get(n).name for n in study.potentials):
         mine = {k.split("/", 1)[1]: o for k, o in outcomes.items() if k.split("/", 1)[0] == name}
         failed = [o for o in mine.values() if o.error]
         meta = {
@@ -50,7 +52,7 @@ def run(study: Study, out: Path) -> dict | None:
             "tasks": len(mine), "wall_s": round(sum(o.seconds for o in mine.values()), 3),
         }
         if failed:
-            failures += [f"{name}/{o.name}: {o.error}" for o in failed]
+            failures += [f"{o.name}: {o.error}" for o in failed]
             summary[name] = {"error": f"{len(failed)} task(s) failed", "meta": meta}
             continue
         try:
