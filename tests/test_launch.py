@@ -99,3 +99,17 @@ def test_changed_input_reruns_task(serial, run_cli, tmp_path):
     assert code == 0
     assert "kept (done before)" in err  # isolated-atom tasks do not depend on the seed
     assert err.count("  done ") == 5 + 1  # every cell with the new arrangement ran again
+
+
+def test_folders_run_elsewhere_are_picked_up(serial, run_cli, tmp_path):
+    """render -> run a folder by hand (as on a cluster) -> `pylmp run` keeps that result and runs the rest."""
+    out = tmp_path / "rendered"
+    code, text, _ = run_cli("render", serial / "s.yaml", "--out", out)
+    assert code == 0 and "wrote 8 task folders" in text
+    assert not list(out.rglob("result.json"))
+    by_hand = out / "NiAlH_jea" / "relax"
+    subprocess.run([lammps_env.lmp_executable(), "-in", "in.lmp"], cwd=by_hand, check=True, capture_output=True,
+                   env=lammps_env.subprocess_env())
+    code, _, err = run_cli("run", serial / "s.yaml", "--out", out)
+    assert code == 0
+    assert "NiAlH_jea/relax  kept (done before)" in err and err.count("kept") == 1
