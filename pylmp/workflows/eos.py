@@ -112,29 +112,32 @@ def rows(summary) -> list[dict]:
 
 
 def plot(summary, path) -> None:
-    """E(V) and E(a) of every potential on one figure, referenced to isolated atoms so different
-    energy zeros (EAM vs DFT-trained models) share an axis."""
+    """Left: E(V) referenced to isolated atoms (minus the cohesive energy at the minimum). Right: E(a)
+    relative to each potential's own minimum, so curvatures compare even where energy zeros differ
+    (DFT-trained models put isolated atoms far from zero)."""
     fig, (ax_v, ax_a) = plotting.figure(ncols=2)
     colors = plotting.colors(summary)
     for name, res in summary.items():
         c = res["curve"]
         ref = c["E_atoms_eV_per_atom"]
         vols = np.array(c["V_A3_per_atom"])
-        e = np.array(c["E_eV_per_atom"]) - ref
+        e = np.array(c["E_eV_per_atom"])
         fine = np.linspace(vols.min(), vols.max(), 200)
-        fit = birchmurnaghan(fine, res["E0_eV_per_atom"] - ref, res["B_GPa"] * GPa, res["B_prime"], res["V0_A3_per_atom"])
+        fit = birchmurnaghan(fine, res["E0_eV_per_atom"], res["B_GPa"] * GPa, res["B_prime"], res["V0_A3_per_atom"])
         a_fine = (np.array(c["a_A"])[0] / vols[0] ** (1 / 3)) * fine ** (1 / 3)
-        label = f"{name}: a0={res['a0_A']:.3f} A, B={res['B_GPa']:.0f} GPa"
-        ax_v.plot(vols, e, "o", color=colors[name])
-        ax_v.plot(fine, fit, "-", color=colors[name], label=label)
-        ax_a.plot(c["a_A"], e, "o", color=colors[name])
-        ax_a.plot(a_fine, fit, "-", color=colors[name], label=name)
+        ax_v.plot(vols, e - ref, "o", color=colors[name])
+        ax_v.plot(fine, fit - ref, "-", color=colors[name], label=f"{name}: E_coh={res['E_coh_eV']:.3f} eV")
+        e0 = res["E0_eV_per_atom"]
+        ax_a.plot(c["a_A"], 1000 * (e - e0), "o", color=colors[name])
+        ax_a.plot(a_fine, 1000 * (fit - e0), "-", color=colors[name],
+                  label=f"{name}: a0={res['a0_A']:.3f} A, B={res['B_GPa']:.0f} GPa")
     ax_v.set_xlabel("volume per atom (A^3)")
-    ax_a.set_xlabel("lattice parameter a (A)")
-    for ax in (ax_v, ax_a):
-        ax.set_ylabel("E - E(isolated atoms) (eV/atom)")
-        ax.grid(alpha=0.3)
-    ax_v.legend(fontsize=8)
+    ax_v.set_ylabel("E - E(isolated atoms) (eV/atom)")
     ax_v.set_title("Energy vs volume (Birch-Murnaghan fit)")
+    ax_a.set_xlabel("lattice parameter a (A)")
+    ax_a.set_ylabel("E - E0 (meV/atom)")
     ax_a.set_title("Energy vs lattice parameter")
+    for ax in (ax_v, ax_a):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
     plotting.save(fig, path)
