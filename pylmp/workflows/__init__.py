@@ -8,6 +8,6 @@ A workflow module provides
     rows(summary)                    the CSV rows, from results.json alone
     plot(summary, path)              the PNG, from results.json alone (so it can be redrawn later)
 """
-from pylmp.workflows import eos
+from pylmp.workflows import eos, vacancy
 
-WORKFLOWS = {"eos": eos}
+WORKFLOWS = {"eos": eos, "vacancy": vacancy}
