@@ -8,6 +8,6 @@ A workflow module provides
     rows(summary)                    the CSV rows, from results.json alone
     plot(summary, path)              the PNG, from results.json alone (so it can be redrawn later)
 """
-from pylmp.workflows import eos, vacancy
+from pylmp.workflows import eos, gsfe, vacancy
 
-WORKFLOWS = {"eos": eos, "vacancy": vacancy}
+WORKFLOWS = {"eos": eos, "vacancy": vacancy, "gsfe": gsfe}
