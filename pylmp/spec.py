@@ -11,9 +11,10 @@ from pylmp import potentials, structures
 from pylmp.errors import PylmpError
 from pylmp.launch import MODES
 
-# Allowed keys with their defaults (None: required). Workflow settings are checked against the workflow's own DEFAULTS.
-TOP = {"name": "", "workflow": None, "material": None, "potentials": [], "settings": {}, "launch": {}}
-MATERIAL = {"lattice": "fcc", "composition": None, "a": None, "atoms": 256, "seed": 1}
+# Allowed keys with their defaults (REQUIRED: no default). Workflow settings are checked against the workflow's own DEFAULTS.
+REQUIRED = object()
+TOP = {"name": "", "workflow": REQUIRED, "material": REQUIRED, "potentials": [], "settings": {}, "launch": {}}
+MATERIAL = {"lattice": "fcc", "composition": REQUIRED, "a": None, "atoms": 256, "seed": 1}
 LAUNCH = {"mode": "inprocess", "np": 1}
 
 
@@ -46,7 +47,7 @@ def _check_keys(section: dict, allowed: dict, where: str, path: Path) -> dict:
             close = difflib.get_close_matches(str(key), allowed, n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(allowed)}"
             raise PylmpError(f"{path}: unknown key '{key}' in {where}; {hint}")
-    missing = [k for k, v in allowed.items() if v is None and k not in section]
+    missing = [k for k, v in allowed.items() if v is REQUIRED and k not in section]
     if missing:
         raise PylmpError(f"{path}: {where} is missing '{missing[0]}'")
     return {**allowed, **section}

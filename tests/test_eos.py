@@ -42,3 +42,16 @@ def test_outputs_written(ni_eos):
     assert (ni_eos / "eos.png").stat().st_size > 10_000
     meta = read_results(ni_eos)["Ni_snap"]["meta"]
     assert meta["lammps_version"].startswith("2025") and meta["tasks"] == 9 + 2
+
+
+def test_lattice_parameter_guess_is_optional(study_file, run_cli, tmp_path):
+    """Without material.a the scan centres on ASE's reference lattice parameter (Ni: 3.52 A)."""
+    path = study_file("""
+        workflow: eos
+        material: {composition: Ni, atoms: 4}
+        potentials: [Ni_u3]
+        settings: {points: 5, strain: 0.02}
+    """)
+    code, _, err = run_cli("run", path, "--out", tmp_path / "out")
+    assert code == 0, err
+    assert read_results(tmp_path / "out")["Ni_u3"]["a0_A"] == pytest.approx(3.52, abs=0.002)
