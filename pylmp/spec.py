@@ -34,6 +34,11 @@ class Study:
     source: Path
 
     @property
+    def present_elements(self) -> list[str]:
+        """Elements with a non-zero share (the type map may hold more, e.g. Al at the pure-Ni end of a scan)."""
+        return [el for el, pct in self.composition.items() if pct > 0]
+
+    @property
     def elements(self) -> list[str]:
         """The LAMMPS type map shared by every task of the study."""
         return list(self.composition)

@@ -105,6 +105,20 @@ def randomize(atoms: Atoms, composition: dict[str, float], seed: int) -> Atoms:
     return out
 
 
+def relax_mode(lattice: str, composition: dict[str, float]) -> str:
+    """box/relax mode: ordered cubic crystals keep their shape (iso); random alloys and hcp relax each axis."""
+    present = [el for el, pct in composition.items() if pct > 0]
+    ordered_cubic = lattice == "L12" or (lattice in ("fcc", "bcc") and len(present) == 1)
+    return "iso" if ordered_cubic else "aniso"
+
+
+def lattice_parameter(lattice: str, volume_per_atom: float) -> float:
+    """Conventional lattice parameter for a volume per atom (hcp: ideal c/a, basal a)."""
+    if lattice == "hcp":
+        return (math.sqrt(2) * volume_per_atom) ** (1 / 3)
+    return ({"fcc": 4, "L12": 4, "bcc": 2}[lattice] * volume_per_atom) ** (1 / 3)
+
+
 def write_data(atoms: Atoms, path: Path, type_elements: list[str]) -> None:
     """LAMMPS data file (atom_style atomic): type i holds type_elements[i-1], with its mass.
 

@@ -15,7 +15,6 @@ ternaries have no single L1_2 compound, so there `ordered` does nothing.
 """
 from __future__ import annotations
 
-import dataclasses
 
 import numpy as np
 
@@ -23,7 +22,7 @@ from pylmp import spec, structures
 from pylmp.analysis import plotting
 from pylmp.errors import PylmpError
 from pylmp.launch import Task
-from pylmp.workflows import elastic, eos
+from pylmp.workflows import elastic
 
 DEFAULTS = {"ni_percent": [100.0, 95.0, 90.0, 85.0, 80.0, 75.0], "realizations": 3, "ordered": True, "strain": 0.005}
 REFERENCE_STATE = "pure elements in fcc at their own relaxed lattice parameter, same potential"
@@ -89,7 +88,7 @@ def tasks(study, potential) -> list[Task]:
     strain, out = study.settings["strain"], []
     for ni in study.settings["ni_percent"]:
         comp = composition_at(study, ni)
-        mode = eos.relax_mode(dataclasses.replace(study, composition=comp))  # iso for a pure element, else aniso
+        mode = structures.relax_mode(study.lattice, comp)  # iso for a pure element, else aniso
         for k in range(n_realizations(study, ni)):
             cell = structures.crystal("fcc", comp, start_a(study, comp), study.atoms, study.seed + k)
             out.append(elastic.elastic_task(f"{point_name(ni)}/r{k}", cell, potential, study.elements, mode, strain))
@@ -135,7 +134,7 @@ def analyze(study, results) -> dict:
     out = {
         "reference_state": REFERENCE_STATE,
         "reference_E_eV_per_atom": refs,
-        "reference_a0_A": {el: eos.lattice_parameter("fcc", results[f"ref_{el}"]["vol_A3"] / results[f"ref_{el}"]["natoms"])
+        "reference_a0_A": {el: structures.lattice_parameter("fcc", results[f"ref_{el}"]["vol_A3"] / results[f"ref_{el}"]["natoms"])
                            for el in study.elements},
         "composition_ratio": others(study),
         "points": sorted(points, key=lambda p: -p["ni_percent"]),

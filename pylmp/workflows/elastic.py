@@ -1,7 +1,7 @@
 """Elastic constants by finite strain: the full 6x6 C_ij, its cubic averages, B, C', Voigt/Reuss/Hill G, Zener A.
 
 Template: templates/elastic.lmp.j2. One task per potential: the cell is relaxed to zero pressure (iso for pure
-cubic crystals and L12, aniso for random alloys: eos.relax_mode), then each Voigt strain e_j (1 xx, 2 yy, 3 zz,
+cubic crystals and L12, aniso for random alloys: structures.relax_mode), then each Voigt strain e_j (1 xx, 2 yy, 3 zz,
 4 yz, 5 xz, 6 xy; shears as engineering strains) is applied as +delta and -delta to that cell with the atoms
 relaxed inside the fixed box. Central differences of the stress (sigma = -p) give
     C_ij = (sigma_i(+delta_j) - sigma_i(-delta_j)) / (2 delta),
@@ -19,7 +19,6 @@ from pylmp import structures
 from pylmp.analysis import plotting
 from pylmp.errors import PylmpError
 from pylmp.launch import Task
-from pylmp.workflows import eos
 
 DEFAULTS = {"strain": 0.005}
 TEMPLATE = "elastic.lmp.j2"
@@ -43,7 +42,7 @@ def elastic_task(name: str, cell, potential, type_elements, box_mode: str, strai
 
 def tasks(study, potential) -> list[Task]:
     cell = structures.crystal(study.lattice, study.composition, study.a, study.atoms, study.seed)
-    return [elastic_task("elastic", cell, potential, study.elements, eos.relax_mode(study), study.settings["strain"])]
+    return [elastic_task("elastic", cell, potential, study.elements, structures.relax_mode(study.lattice, study.composition), study.settings["strain"])]
 
 def stiffness(result: dict) -> np.ndarray:
     """6x6 C_ij in GPa from one task's result.json (central differences of the stresses)."""
@@ -74,7 +73,7 @@ def constants(lattice: str, result: dict) -> dict:
     c = stiffness(result)
     n = result["natoms"]
     return {
-        "a0_A": eos.lattice_parameter(lattice, result["vol_A3"] / n),
+        "a0_A": structures.lattice_parameter(lattice, result["vol_A3"] / n),
         "E0_eV_per_atom": result["E_eV"] / n,
         **moduli(c),
         "C_GPa": c.tolist(),

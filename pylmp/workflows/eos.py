@@ -32,44 +32,25 @@ def scan(study) -> np.ndarray:
     return study.a * np.linspace(1 - s, 1 + s, study.settings["points"])
 
 
-def lattice_parameter(lattice: str, volume_per_atom: float) -> float:
-    """Conventional lattice parameter for a volume per atom (hcp: ideal c/a, basal a)."""
-    per_cell = {"fcc": 4, "L12": 4, "bcc": 2}
-    if lattice == "hcp":
-        return (np.sqrt(2) * volume_per_atom) ** (1 / 3)
-    return (per_cell[lattice] * volume_per_atom) ** (1 / 3)
-
-
 def isolated_atom_tasks(study, potential) -> list[Task]:
-    present = [el for el, pct in study.composition.items() if pct > 0]
     return [Task(f"atom_{el}", "single_point.lmp.j2", Atoms(el, positions=[[0, 0, 0]], cell=[ISOLATED_BOX_A] * 3, pbc=True),
-                 potential, study.elements, {"relax_ions": False}) for el in present]
-
-
-def relax_mode(study) -> str:
-    """Cubic crystals keep their shape; random alloys and hcp relax each axis."""
-    ordered_cubic = study.lattice == "L12" or (study.lattice in ("fcc", "bcc") and len(present_elements(study)) == 1)
-    return "iso" if ordered_cubic else "aniso"
-
-
-def present_elements(study) -> list[str]:
-    return [el for el, pct in study.composition.items() if pct > 0]
+                 potential, study.elements, {"relax_ions": False}) for el in study.present_elements]
 
 
 def tasks(study, potential) -> list[Task]:
-    relax_ions = len(present_elements(study)) > 1
+    relax_ions = len(study.present_elements) > 1
     out = []
     for a in scan(study):
         cell = structures.crystal(study.lattice, study.composition, a, study.atoms, study.seed)
         out.append(Task(f"scan/a{a:.5f}", "single_point.lmp.j2", cell, potential, study.elements, {"relax_ions": relax_ions}))
     cell = structures.crystal(study.lattice, study.composition, study.a, study.atoms, study.seed)
-    out.append(Task("relax", "relax.lmp.j2", cell, potential, study.elements, {"box_mode": relax_mode(study)}))
+    out.append(Task("relax", "relax.lmp.j2", cell, potential, study.elements, {"box_mode": structures.relax_mode(study.lattice, study.composition)}))
     return out + isolated_atom_tasks(study, potential)
 
 
 def atom_reference(study, results) -> float:
     """sum_i x_i E_atom,i in eV/atom, from the atom_<el> tasks."""
-    return sum(study.composition[el] / 100.0 * results[f"atom_{el}"]["E_eV"] for el in present_elements(study))
+    return sum(study.composition[el] / 100.0 * results[f"atom_{el}"]["E_eV"] for el in study.present_elements)
 
 
 def analyze(study, results) -> dict:
@@ -78,22 +59,22 @@ def analyze(study, results) -> dict:
     energies = np.array([results[k]["E_eV"] / results[k]["natoms"] for k in points])
     imin = int(np.argmin(energies))
     if imin in (0, len(energies) - 1):
-        raise ValueError(f"the energy minimum lies at the edge of the scan (a = {lattice_parameter(study.lattice, vols[imin]):.4f} A): "
+        raise ValueError(f"the energy minimum lies at the edge of the scan (a = {structures.lattice_parameter(study.lattice, vols[imin]):.4f} A): "
                          "set material.a closer to the potential's lattice parameter or widen settings.strain")
     eos = EquationOfState(vols, energies, eos="birchmurnaghan")
     v0, e0, b = eos.fit(warn=False)
     relaxed = results["relax"]
     e_atoms = atom_reference(study, results)
     return {
-        "a0_A": lattice_parameter(study.lattice, v0),
-        "a0_relaxed_A": lattice_parameter(study.lattice, relaxed["vol_A3"] / relaxed["natoms"]),
+        "a0_A": structures.lattice_parameter(study.lattice, v0),
+        "a0_relaxed_A": structures.lattice_parameter(study.lattice, relaxed["vol_A3"] / relaxed["natoms"]),
         "V0_A3_per_atom": v0,
         "E0_eV_per_atom": e0,
         "E_coh_eV": e_atoms - e0,
         "B_GPa": b / GPa,
         "B_prime": float(eos.eos_parameters[2]),
         "curve": {
-            "a_A": [lattice_parameter(study.lattice, v) for v in vols],
+            "a_A": [structures.lattice_parameter(study.lattice, v) for v in vols],
             "V_A3_per_atom": vols.tolist(),
             "E_eV_per_atom": energies.tolist(),
             "E_atoms_eV_per_atom": e_atoms,

@@ -22,7 +22,6 @@ from pylmp import faults
 from pylmp.analysis import plotting
 from pylmp.errors import PylmpError
 from pylmp.launch import Task
-from pylmp.workflows.eos import present_elements
 
 DEFAULTS = {"layers": 24, "repeat": [1, 1], "points": 11, "vacuum_A": 12.0, "dumps": True}
 EV_A2_TO_MJ_M2 = 16021.766
@@ -36,7 +35,7 @@ NI_ISF_BAND_MJ_M2 = 10.0  # half width of the band drawn on the figure: the spre
 
 def check(study) -> None:
     s, src = study.settings, study.source
-    if study.lattice != "fcc" or len(present_elements(study)) != 1:
+    if study.lattice != "fcc" or len(study.present_elements) != 1:
         raise PylmpError(f"{src}: workflow gsfe handles a pure fcc metal for now; set material.lattice: fcc and a "
                          "single-element composition (random alloys are planned)")
     if s["layers"] < 12 or s["layers"] % 3:
@@ -96,7 +95,7 @@ def plane_groups(construction: str, settings: dict) -> dict[str, str]:
 
 def tasks(study, potential) -> list[Task]:
     s = study.settings
-    element = present_elements(study)[0]
+    element = study.present_elements[0]
     repeat = tuple(s["repeat"])
     cell = faults.fcc111_cell(element, study.a, s["layers"], repeat)
     out = []

@@ -21,7 +21,6 @@ from pylmp import spec, structures
 from pylmp.analysis import plotting
 from pylmp.errors import PylmpError
 from pylmp.launch import Task
-from pylmp.workflows.eos import present_elements, relax_mode
 
 # sites_per_species 0 = auto: 1 where all sites of a species are equivalent (pure, ordered L12), 3 in a random alloy
 DEFAULTS = {"sites_per_species": 0, "realizations": 1, "dumps": True}
@@ -31,7 +30,7 @@ METHOD = "vacancy relaxed at the fixed box of the zero-pressure perfect cell (co
 
 
 def random_alloy(study) -> bool:
-    return study.lattice != "L12" and len(present_elements(study)) > 1
+    return study.lattice != "L12" and len(study.present_elements) > 1
 
 
 def check(study) -> None:
@@ -42,7 +41,7 @@ def check(study) -> None:
         raise PylmpError(f"{study.source}: settings.realizations must be at least 1")
     if s["realizations"] > 1 and not random_alloy(study):
         raise PylmpError(f"{study.source}: settings.realizations > 1 only makes sense for a random alloy; set it to 1 "
-                         f"(a {study.lattice} {'-'.join(present_elements(study))} cell is the same for every seed)")
+                         f"(a {study.lattice} {'-'.join(study.present_elements)} cell is the same for every seed)")
     if study.atoms < 32:
         raise PylmpError(f"{study.source}: material.atoms = {study.atoms} is too small for a vacancy (it would see its own "
                          "periodic images); use 108 or more")
@@ -72,10 +71,10 @@ def tasks(study, potential) -> list[Task]:
     out = []
     for k in range(study.settings["realizations"]):
         atoms, seed = cell(study, k)
-        sites = choose_sites(atoms, present_elements(study), sites_per_species(study), seed)
+        sites = choose_sites(atoms, study.present_elements, sites_per_species(study), seed)
         out.append(Task(f"vacancy/r{k}", "vacancy.lmp.j2", atoms, potential, study.elements,
-                        {"box_mode": relax_mode(study), "sites": sites, "dumps": study.settings["dumps"]}))
-    for el in present_elements(study):  # chemical-potential references
+                        {"box_mode": structures.relax_mode(study.lattice, study.composition), "sites": sites, "dumps": study.settings["dumps"]}))
+    for el in study.present_elements:  # chemical-potential references
         fcc = structures.crystal("fcc", {el: 100.0}, spec.default_lattice_parameter(el), MU_CELL_ATOMS)
         out.append(Task(f"mu/{el}", "relax.lmp.j2", fcc, potential, study.elements, {"box_mode": "iso"}))
     return out
@@ -87,7 +86,7 @@ def _stats(values) -> dict:
 
 
 def analyze(study, results) -> dict:
-    mu = {el: results[f"mu/{el}"]["E_eV"] / results[f"mu/{el}"]["natoms"] for el in present_elements(study)}
+    mu = {el: results[f"mu/{el}"]["E_eV"] / results[f"mu/{el}"]["natoms"] for el in study.present_elements}
     sites = []
     for k in range(study.settings["realizations"]):
         res = results[f"vacancy/r{k}"]
