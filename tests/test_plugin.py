@@ -11,7 +11,6 @@ of the float64 models:
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from importlib import metadata
@@ -19,13 +18,10 @@ from importlib import metadata
 import numpy as np
 import pytest
 
-pytest.importorskip("torch")
-pytest.importorskip("sevenn")
+from ase.build import bulk, fcc111
+from ase.io import write
 
-from ase.build import bulk, fcc111  # noqa: E402
-from ase.io import write  # noqa: E402
-
-from pylmp import lammps_env, plugin, potentials  # noqa: E402
+from pylmp import lammps_env, plugin, potentials
 
 NKTV2P = 1.6021765e6  # bar per eV/A^3 (LAMMPS metal units)
 F32_EPS = 2.0**-23
@@ -209,10 +205,7 @@ def test_registry_entry_lists_the_models_elements(model):
 
 
 def test_plugin_links_neither_lammps_nor_mpi():
-    readelf = shutil.which("readelf")
-    if not readelf:
-        pytest.skip("readelf not installed")
-    dyn = subprocess.run([readelf, "-d", str(plugin.plugin_path())], capture_output=True, text=True).stdout
+    dyn = subprocess.run(["readelf", "-d", str(plugin.plugin_path())], capture_output=True, text=True).stdout
     needed = re.findall(r"NEEDED.*\[(.*)\]", dyn)
     assert "libtorch.so" in needed and not [n for n in needed if "lammps" in n or "mpi" in n]
     assert "$ORIGIN/" in dyn  # torch's lib folder is found relative to the plugin, no LD_LIBRARY_PATH
@@ -221,8 +214,7 @@ def test_plugin_links_neither_lammps_nor_mpi():
 def test_autoload_through_entry_point(model, tmp_path):
     """What users get: `lmp` and `lammps.lammps()` know pair_style pylmp/torch with no `plugin load` and no env vars."""
     eps = [ep for ep in metadata.entry_points(group="lammps.plugins") if ep.value.startswith("pylmp.plugin")]
-    if not eps:
-        pytest.skip("pylmp's `lammps.plugins` entry point is not declared in the installed metadata yet")
+    assert eps, "pylmp's `lammps.plugins` entry point is missing from the installed metadata: rerun run/setup"
     env = {k: v for k, v in lammps_env.subprocess_env().items() if k != "LAMMPS_PLUGIN_PATH"}
     code = ("from pylmp.lammps_env import new_lammps\n"
             "l = new_lammps(['-log', 'none', '-screen', 'none'])\n"
