@@ -32,5 +32,13 @@ def run_cli(capsys):
     return call
 
 
+def run_study(folder: Path, text: str, name: str = "study", out: str | None = None) -> Path:
+    """Write `text` as folder/<name>.yaml, run it through the CLI (must succeed), return the output folder."""
+    (folder / f"{name}.yaml").write_text(textwrap.dedent(text))
+    target = folder / (out or name)
+    assert main(["run", str(folder / f"{name}.yaml"), "--out", str(target)]) == 0
+    return target
+
+
 def read_results(out: Path) -> dict:
     return json.loads((out / "results.json").read_text())

@@ -8,7 +8,7 @@ from ase.calculators.eam import EAM
 from ase.eos import EquationOfState
 from ase.units import GPa
 
-from conftest import read_results
+from conftest import read_results, run_study
 from pylmp import potentials, structures
 
 SCAN = """
@@ -22,13 +22,8 @@ settings: {ni_percent: [100, 90], realizations: 2, ordered: true, strain: 0.005}
 @pytest.fixture(scope="module")
 def scans(tmp_path_factory):
     """The same study twice, in separate output folders."""
-    from pylmp.cli import main
-
     tmp = tmp_path_factory.mktemp("scan")
-    (tmp / "s.yaml").write_text(SCAN)
-    for out in ("a", "b"):
-        assert main(["run", str(tmp / "s.yaml"), "--out", str(tmp / out)]) == 0
-    return tmp / "a", tmp / "b"
+    return run_study(tmp, SCAN, "s", out="a"), run_study(tmp, SCAN, "s", out="b")
 
 
 def without_meta(results):

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import read_results
+from conftest import read_results, run_study
 from pylmp.workflows import elastic
 
 NI = """
@@ -29,15 +29,8 @@ potentials: [NiAlH_jea]
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    from pylmp.cli import main
-
     tmp = tmp_path_factory.mktemp("elastic")
-    out = {}
-    for name, text in (("ni", NI), ("eos", NI_EOS), ("alloy", ALLOY)):
-        (tmp / f"{name}.yaml").write_text(text)
-        assert main(["run", str(tmp / f"{name}.yaml"), "--out", str(tmp / name)]) == 0
-        out[name] = tmp / name
-    return out
+    return {name: run_study(tmp, text, name) for name, text in (("ni", NI), ("eos", NI_EOS), ("alloy", ALLOY))}
 
 
 def test_ni_u3_reproduces_foiles_baskes_daw(runs):

@@ -1,7 +1,7 @@
 """EOS of fcc Ni against the published Foiles-Baskes-Daw values, and a0 two ways."""
 import pytest
 
-from conftest import read_results
+from conftest import read_results, run_study
 
 NI_EOS = """
 workflow: eos
@@ -13,12 +13,7 @@ settings: {points: 9, strain: 0.03}
 
 @pytest.fixture(scope="module")
 def ni_eos(tmp_path_factory):
-    from pylmp.cli import main
-
-    tmp = tmp_path_factory.mktemp("eos")
-    (tmp / "ni.yaml").write_text(NI_EOS)
-    assert main(["run", str(tmp / "ni.yaml"), "--out", str(tmp / "out")]) == 0
-    return tmp / "out"
+    return run_study(tmp_path_factory.mktemp("eos"), NI_EOS, "ni")
 
 
 def test_ni_u3_reproduces_foiles_baskes_daw(ni_eos):

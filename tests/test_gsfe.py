@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from ase.neighborlist import neighbor_list
 
-from conftest import read_results
+from conftest import read_results, run_study
 from pylmp import faults
 
 # 24 planes, one 2-atom rectangle per plane: shifts are uniform in-plane, so the small cell is exact
@@ -24,17 +24,9 @@ settings: {{points: 7, strain: 0.02}}
 EV_A2_TO_MJ_M2 = 16021.766
 
 
-def _run(tmp, name, text):
-    from pylmp.cli import main
-
-    (tmp / f"{name}.yaml").write_text(text)
-    assert main(["run", str(tmp / f"{name}.yaml"), "--out", str(tmp / name)]) == 0
-    return tmp / name
-
-
 @pytest.fixture(scope="module")
 def gsfe_out(tmp_path_factory):
-    return _run(tmp_path_factory.mktemp("gsfe"), "ni", NI_GSFE)
+    return run_study(tmp_path_factory.mktemp("gsfe"), NI_GSFE, "ni")
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +52,7 @@ def test_slab_and_tilted_cell_agree(ni, key):
 def test_isf_matches_axial_next_nearest_neighbour_estimate(ni, tmp_path_factory):
     # ANNNI: gamma_isf ~ 2 (E_hcp - E_fcc) / A_111, A_111 = sqrt(3)/4 a^2 the area per atom of a (111) plane
     tmp = tmp_path_factory.mktemp("eos")
-    e = {lat: read_results(_run(tmp, lat, NI_EOS.format(lattice=lat)))["Ni_u3"]["E0_eV_per_atom"] for lat in ("fcc", "hcp")}
+    e = {lat: read_results(run_study(tmp, NI_EOS.format(lattice=lat), lat))["Ni_u3"]["E0_eV_per_atom"] for lat in ("fcc", "hcp")}
     a = ni["a0_A"]
     annni = 2 * (e["hcp"] - e["fcc"]) / (math.sqrt(3) / 4 * a * a) * EV_A2_TO_MJ_M2
     assert annni > 0

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, read_results
+from conftest import REPO, read_results, run_study
 from pylmp import lammps_env
 
 # an alloy, so atoms really relax and the routes have something to disagree about
@@ -26,11 +26,8 @@ def energies(out):
 
 @pytest.fixture(scope="module")
 def serial(tmp_path_factory):
-    from pylmp.cli import main
-
     tmp = tmp_path_factory.mktemp("serial")
-    (tmp / "s.yaml").write_text(STUDY)
-    assert main(["run", str(tmp / "s.yaml"), "--out", str(tmp / "out")]) == 0
+    run_study(tmp, STUDY, "s", out="out")
     return tmp
 
 

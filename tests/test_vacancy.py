@@ -7,9 +7,8 @@ import pytest
 from ase.calculators.eam import EAM
 from ase.io import read
 
-from conftest import read_results
+from conftest import read_results, run_study
 from pylmp import potentials
-from pylmp.cli import main
 
 NI = """
 workflow: vacancy
@@ -22,12 +21,6 @@ material: {{lattice: L12, composition: {{Ni: 75, Al: 25}}, a: 3.57, atoms: 108, 
 potentials: [NiAlH_jea]
 settings: {{sites_per_species: 2}}
 """
-
-
-def run_study(tmp, text, name):
-    (tmp / f"{name}.yaml").write_text(text)
-    assert main(["run", str(tmp / f"{name}.yaml"), "--out", str(tmp / name)]) == 0
-    return tmp / name
 
 
 @pytest.fixture(scope="module")
