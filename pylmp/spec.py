@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from pylmp import potentials, structures
+from pylmp import lammps_env, potentials, structures
 from pylmp.errors import PylmpError
 from pylmp.launch import MODES
 
@@ -141,11 +141,16 @@ def load(path: str | Path, potential_override: list[str] | None = None, np: int 
     mode = mode or launch["mode"]
     if mode not in MODES:
         raise PylmpError(f"{path}: unknown launch mode '{mode}'; choose one of {', '.join(MODES)}")
+    np = np if np is not None else _number(launch["np"], "launch.np", path, int, 1)
+    bridged = [potentials.get(n).name for n in names if potentials.get(n).bridge]
+    if bridged and (mode == "lmp" or (np > 1 and lammps_env.world_size() == 1)):
+        raise PylmpError(f"potential '{bridged[0]}' is an ASE calculator called from Python (fix external): it runs only in-process; "
+                         "drop --mode lmp/--np, or spread tasks with `mpirun -np K python -m pylmp run ...` (mpi4py task farm)")
     study = Study(
         name=top["name"] or path.stem, workflow=workflow, lattice=mat["lattice"], composition=comp, a=a,
         atoms=_number(mat["atoms"], "material.atoms", path, int, 1), seed=_number(mat["seed"], "material.seed", path, int),
         potentials=list(names), settings=settings, mode=mode,
-        np=np if np is not None else _number(launch["np"], "launch.np", path, int, 1), source=path,
+        np=np, source=path,
     )
     WORKFLOWS[workflow].check(study)
     return study

