@@ -65,3 +65,45 @@ def plane_ids(atoms_per_plane_: int, first_plane: int, layers: int) -> str:
     """LAMMPS id range (1-based) of planes first_plane .. layers-1, for `group NAME id A:B`."""
     return f"{first_plane * atoms_per_plane_ + 1}:{layers * atoms_per_plane_}"
 
+
+
+# x, y, z of the fault cell as unit vectors in cubic axes (rows): [1-10], [11-2], [111]
+ROTATION = np.array([[1, -1, 0] / np.sqrt(2), [1, 1, -2] / np.sqrt(6), [1, 1, 1] / np.sqrt(3)])
+
+
+def cubic_sites(atoms: Atoms, a: float) -> np.ndarray:
+    """Integer fcc site labels (units of a/2 along the cube axes) of an fcc111_cell's atoms.
+
+    Plane 0's corner atom is the origin (it sits at z = d/2 in the cell)."""
+    r = atoms.positions - [0.0, 0.0, plane_spacing(a) / 2]
+    ijk = r @ ROTATION / (a / 2)
+    out = np.rint(ijk).astype(int)
+    if abs(ijk - out).max() > 1e-6:
+        raise PylmpError("cubic_sites: the cell is not an unrelaxed fcc111_cell")
+    return out
+
+
+def l12_111_cell(majority: str, minority: str, a: float, layers: int, repeat: tuple[int, int] = (1, 1)) -> Atoms:
+    """L1_2 A3B in the (111) fault orientation: B on the cube corners (all of i, j, k even in a/2 units).
+
+    One L1_2 period in-plane is 2 x 2 fcc rectangles (a sqrt(2) along [1-10], a sqrt(6) along [11-2]: the
+    in-plane order doubles the fcc repeat), so `repeat` counts L1_2 periods and the cell has 2*repeat
+    rectangles; every (111) plane holds A3B (8 atoms per period)."""
+    cell = fcc111_cell(majority, a, layers, (2 * repeat[0], 2 * repeat[1]))
+    corner = (cubic_sites(cell, a) % 2 == 0).all(axis=1)
+    symbols = np.where(corner, minority, majority)
+    cell.set_chemical_symbols(list(symbols))
+    return cell
+
+
+def random_111_cell(composition: dict[str, float], a: float, layers: int, repeat: tuple[int, int], seed: int) -> Atoms:
+    """Random substitutional fcc alloy in the (111) fault orientation, exact counts, reproducible for a seed."""
+    from pylmp import structures
+
+    base = max(composition, key=composition.get)
+    return structures.randomize(fcc111_cell(base, a, layers, repeat), composition, seed)
+
+
+def plane_of(atoms_per_plane_: int, n_atoms: int) -> np.ndarray:
+    """(111) plane index of each atom of a cell built here (ids ordered plane by plane)."""
+    return np.arange(n_atoms) // atoms_per_plane_

@@ -121,13 +121,3 @@ def test_bad_settings_are_one_line_errors(study_file, run_cli, settings, field):
         """)
     code, _, err = run_cli("run", path, "--out", path.parent / "out")
     assert code == 2 and field in err and len(err.strip().splitlines()) == 1
-
-
-def test_alloy_is_refused(study_file, run_cli):
-    path = study_file("""
-        workflow: gsfe
-        material: {lattice: fcc, composition: {Ni: 90, Al: 10}, a: 3.52}
-        potentials: [NiAlH_jea]
-        """)
-    code, _, err = run_cli("run", path, "--out", path.parent / "out")
-    assert code == 2 and "single-element" in err
