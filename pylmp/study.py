@@ -56,7 +56,9 @@ def run(study: Study, out: Path) -> dict | None:
             summary[name] = {"error": f"{len(failed)} task(s) failed", "meta": meta}
             continue
         try:
-            summary[name] = {**workflow.analyze(study, {k: o.result for k, o in mine.items()}), "meta": meta}
+            # each result also names its task folder (key "_folder"), for analyses that read dumps
+            results = {k: {**o.result, "_folder": str(out / o.name)} for k, o in mine.items()}
+            summary[name] = {**workflow.analyze(study, results), "meta": meta}
         except (ValueError, RuntimeError, ZeroDivisionError) as exc:
             failures.append(f"{name}: analysis failed: {exc}")
             summary[name] = {"error": f"analysis failed: {exc}", "meta": meta}

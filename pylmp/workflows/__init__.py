@@ -4,7 +4,7 @@ A workflow module provides
     DEFAULTS                         its `settings:` keys and default values
     check(study)                     workflow-specific validation (raise PylmpError)
     tasks(study, potential)          list of launch.Task, names relative to the potential's folder
-    analyze(study, results)          {task name: result.json} -> numbers for results.json (units in the keys)
+    analyze(study, results)          {task name: result.json + "_folder"} -> numbers for results.json (units in the keys)
     rows(summary)                    the CSV rows, from results.json alone
     plot(summary, path)              the PNG, from results.json alone (so it can be redrawn later)
 """

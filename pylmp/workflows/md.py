@@ -77,9 +77,9 @@ def tasks(study, potential) -> list[Task]:
 
 
 def task_folder(result: dict) -> Path:
-    folder = Path(result.get("_folder") or result["folder"])
+    folder = Path(result["_folder"])
     if not (folder / "dump.md.lammpstrj").is_file():
-        raise RuntimeError(f"no trajectory dump.md.lammpstrj in {folder} (task folder moved? rerun the study there)")
+        raise RuntimeError(f"no trajectory dump.md.lammpstrj in {folder} ; rerun the study to remake it")
     return folder
 
 
