@@ -5,18 +5,19 @@ Tolerances. Both models are float32, and the two sides do not see bit-identical 
 into its box (positions relative to boxlo), so the model builds the same graph from other periodic images.
 - energy: a float32 sum of per-atom energies; bound 8 ulp of |E_total| (2**-23 relative each), ~2e-4 eV here.
 - forces: float32 sums of ~50-100 edge gradients of size <~1 eV/A; 1e-6..5e-6 eV/A measured; bound 2e-5 eV/A.
-- stress: the same sums over the volume; ~1e-8 eV/A^3 measured; bound 1e-7 eV/A^3 (16 kPa).
+- stress: the same sums over the volume; 3e-8..6e-8 eV/A^3 measured; bound 5e-7 eV/A^3 (80 kPa).
 """
 from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from ase.build import bulk
-from ase.io import write
-from ase.units import GPa
+from ase.io import read, write
 
 from pylmp import bridge, lammps_env, plugin, potentials
 from conftest import read_results, run_study
@@ -69,7 +70,7 @@ def assert_float32_equal(lmp_out, atoms):
     e_ref, f_ref, s_ref = atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress()
     assert abs(energy - e_ref) <= 8 * F32_EPS * abs(e_ref), (energy, e_ref)
     assert np.abs(forces - f_ref).max() < 2e-5, np.abs(forces - f_ref).max()
-    assert np.abs(stress - s_ref).max() < 1e-7, (stress, s_ref)
+    assert np.abs(stress - s_ref).max() < 5e-7, (stress, s_ref)
     assert np.abs(f_ref).max() > 0.1 and np.abs(s_ref).max() > 1e-3  # the cells really are off equilibrium
 
 
@@ -100,13 +101,17 @@ def test_npt_volume_follows_the_ase_stress(chgnet, tmp_path):
     assert 0.85 < measured / predicted < 1.05, (measured, predicted)
 
 
+EOS_4_ATOMS = """
+workflow: eos
+material: {lattice: fcc, composition: Ni, a: 3.50, atoms: 4}
+potentials: [chgnet]
+settings: {points: 5, strain: 0.03}
+"""
+
+
 def test_eos_with_chgnet_gives_the_ni_lattice_parameter(tmp_path):
-    out = run_study(tmp_path, """
-        workflow: eos
-        material: {lattice: fcc, composition: Ni, a: 3.50, atoms: 4}
-        potentials: [chgnet]
-        settings: {points: 5, strain: 0.03}
-    """)
+    """A perfect crystal: the 4-atom cube gives the same a0 as 108 atoms (3.504 A, STACK-NOTES) at a 30th of the cost."""
+    out = run_study(tmp_path, EOS_4_ATOMS)
     res = read_results(out)["chgnet"]
     print(f"chgnet eos, 4-atom fcc Ni: a0 = {res['a0_A']:.4f} A (relaxed {res['a0_relaxed_A']:.4f}), B = {res['B_GPa']:.1f} GPa")
     assert abs(res["a0_A"] - 3.504) < 0.01 and abs(res["a0_relaxed_A"] - 3.504) < 0.01, res
@@ -158,3 +163,19 @@ def test_missing_package_and_missing_weights_are_one_line_errors(study_file, run
     assert code == 2 and err.count("\n") == 1, err
     assert "finetuned.pth.tar not found" in err and "never downloads" in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_mpirun_python_gathers_the_atoms_to_one_rank(chgnet, tmp_path):
+    """`mpirun -np 2 python -m pylmp run --np 2`: one LAMMPS on 2 ranks, the atoms gathered to rank 0 for CHGNet."""
+    (tmp_path / "s.yaml").write_text(EOS_4_ATOMS)
+    cmd = [lammps_env.mpirun_executable(), "-np", "2", sys.executable, "-m", "pylmp", "run", "s.yaml", "--np", "2", "--out", "out"]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=lammps_env.subprocess_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "[group 0]" in proc.stderr and "[group 1]" not in proc.stderr  # one group of two ranks
+    res = read_results(tmp_path / "out")["chgnet"]
+    assert abs(res["a0_A"] - 3.504) < 0.01 and abs(res["a0_relaxed_A"] - 3.504) < 0.01, res
+    task = tmp_path / "out" / "chgnet" / "scan" / "a3.50000"
+    atoms = read(task / "data.lmp", format="lammps-data", Z_of_type={1: 28})
+    atoms.calc = chgnet
+    e_ref = atoms.get_potential_energy()
+    assert abs(json.loads((task / "result.json").read_text())["E_eV"] - e_ref) <= 8 * F32_EPS * abs(e_ref)
