@@ -187,15 +187,19 @@ class Callback:
 
 
 def run_file(lmp, path: str, calc, type_elements, comm=None) -> Callback:
-    """Run a bridge input: its lines up to `fix bridge ... external`, then the callback, then the rest."""
+    """Run a bridge input chunk by chunk, attaching the callback after every `fix bridge ... external` line
+    (inputs that `clear` and re-read the system, like elastic or vacancy, define the fix again each time)."""
     text = Path(path).read_text()
-    match = re.search(rf"^fix\s+{FIX_ID}\s+all\s+external\b.*\n", text, flags=re.M)
-    if match is None:
+    ends = [m.end() for m in re.finditer(rf"^fix\s+{FIX_ID}\s+all\s+external\b.*\n", text, flags=re.M)]
+    if not ends:
         raise PylmpError(f"{path} has no `fix {FIX_ID} all external pf/callback 1 1` line; render it again with `pylmp render`")
     callback = Callback(lmp, calc, type_elements, comm)
-    lmp.commands_string(text[:match.end()])
-    lmp.set_fix_external_callback(FIX_ID, callback)
-    lmp.commands_string(text[match.end():])
+    start = 0
+    for end in ends:
+        lmp.commands_string(text[start:end])
+        lmp.set_fix_external_callback(FIX_ID, callback)
+        start = end
+    lmp.commands_string(text[start:])
     if callback.error is not None:
         Path("result.json").unlink(missing_ok=True)  # written by the input's last line from zero forces: not a result
         err = callback.error
