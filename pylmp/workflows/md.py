@@ -126,7 +126,7 @@ def analyze(study, results) -> dict:
 def rows(summary) -> list[dict]:
     out = []
     for name, res in summary.items():
-        for tname, v in res["per_T"].items():
+        for v in res["per_T"].values():
             row = {"potential": name, "ensemble": res["ensemble"], "T_set_K": v["T_set_K"], "T_mean_K": v["T_mean_K"],
                    "press_mean_bar": v["press_mean_bar"], "a_mean_A": v["a_mean_A"],
                    "vol_mean_A3_per_atom": v["vol_mean_A3_per_atom"], "pe_mean_eV_per_atom": v["pe_mean_eV_per_atom"],
