@@ -61,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         out = args.out or Path("runs") / st.name
         if args.command == "render":
             folders = study.render_only(st, out)
-            print(f"wrote {len(folders)} task folders under {out}; run one with: cd {folders[0]} && lmp -in in.lmp")
+            how = ("bridge potentials run through `pylmp run` only" if any(potentials.get(n).bridge for n in st.potentials)
+                   else f"run one with: cd {folders[0]} && lmp -in in.lmp")
+            print(f"wrote {len(folders)} task folders under {out}; {how}")
             return 0
         summary = study.run(st, out)
         if summary is not None:  # None: a task-farm rank other than 0
