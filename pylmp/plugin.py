@@ -10,12 +10,10 @@ Deployed models are generated, not committed: `deploy_sevennet()` writes potenti
 """
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-from pylmp import paths
+from pylmp import lammps_env, paths
 from pylmp.errors import PylmpError
 
 PAIR_STYLE = "pylmp/torch"
@@ -50,10 +48,7 @@ def deploy_sevennet(model: str = "7net-0", out: Path | None = None, force: bool 
     out = Path(out) if out else DEPLOYED_DIR / SEVENNET_MODELS.get(model, f"{model}.pt")
     if out.is_file() and not force:
         return out
-    sevenn = Path(sys.executable).parent / "sevenn"
-    exe = str(sevenn) if sevenn.exists() else shutil.which("sevenn")
-    if not exe:
-        raise PylmpError("cannot deploy SevenNet: the `sevenn` command is missing; `pip install sevenn`")
+    exe = lammps_env.venv_executable("sevenn", install="pip install sevenn")
     out.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run([exe, "get_model", model, "-o", str(out)], capture_output=True, text=True)
     if proc.returncode != 0 or not out.is_file():
