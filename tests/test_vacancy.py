@@ -1,6 +1,5 @@
 """Vacancy formation energy: Ni (Foiles-Baskes-Daw u3) against the literature, two formulas, cell-size
 convergence, an independent energy from ASE's EAM calculator, Ni3Al sublattices, random-alloy realizations."""
-import json
 
 import numpy as np
 import pytest
@@ -60,7 +59,7 @@ def test_outputs_and_dump_energy_from_ase(ni):
     assert (out / "vacancy.png").stat().st_size > 10_000
     # an independent code on the files LAMMPS wrote: ASE's EAM on the relaxed perfect cell and the vacancy dump
     task = out / "Ni_u3" / "vacancy" / "r0"
-    site = json.loads((task / "result.json").read_text())["site_1_id"]
+    site = read_results(out)["Ni_u3"]["sites"][0]["id"]
     vac = read(task / f"vacancy_1_id{site}.dump", format="lammps-dump-text")
     perfect = read(task / "perfect_relaxed.data", format="lammps-data", atom_style="atomic")
     assert len(vac) == len(perfect) - 1 == 107

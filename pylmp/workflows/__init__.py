@@ -8,6 +8,7 @@ A workflow module provides
     rows(summary)                    the CSV rows, from results.json alone
     plot(summary, path)              the PNG, from results.json alone (so it can be redrawn later)
 """
-from pylmp.workflows import alloy_scan, elastic, eos, gsfe, md, vacancy
+from pylmp.workflows import alloy_scan, elastic, eos, gsfe, md, point_defects, vacancy
 
-WORKFLOWS = {"eos": eos, "elastic": elastic, "vacancy": vacancy, "alloy_scan": alloy_scan, "gsfe": gsfe, "md": md}
+WORKFLOWS = {"eos": eos, "elastic": elastic, "vacancy": vacancy, "alloy_scan": alloy_scan, "gsfe": gsfe, "md": md,
+             "point_defects": point_defects}

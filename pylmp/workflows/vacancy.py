@@ -1,4 +1,4 @@
-"""Relaxed vacancy formation energy, per removed species.   Template: templates/vacancy.lmp.j2
+"""Relaxed vacancy formation energy, per removed species.   Template: templates/point_defects.lmp.j2
 
 One task per cell (per realization of a random alloy): the perfect supercell is relaxed to zero pressure
 (E_perfect), then each chosen site is removed in turn from that relaxed cell and the atoms are relaxed at
@@ -67,17 +67,26 @@ def choose_sites(atoms, elements: list[str], n: int, seed: int) -> list[dict]:
     return [{"k": k, "id": i, "species": str(symbols[i - 1])} for k, i in enumerate(ids, 1)]
 
 
+def mu_tasks(elements, potential, type_elements) -> list[Task]:
+    """Chemical-potential references: pure fcc X relaxed to zero pressure, one `mu/X` task per element."""
+    return [Task(f"mu/{el}", "relax.lmp.j2", structures.crystal("fcc", {el: 100.0}, spec.default_lattice_parameter(el), MU_CELL_ATOMS),
+                 potential, type_elements, {"box_mode": "iso"}) for el in elements]
+
+
+def chemical_potentials(results, elements) -> dict[str, float]:
+    return {el: results[f"mu/{el}"]["E_eV"] / results[f"mu/{el}"]["natoms"] for el in elements}
+
+
 def tasks(study, potential) -> list[Task]:
     out = []
     for k in range(study.settings["realizations"]):
         atoms, seed = cell(study, k)
         sites = choose_sites(atoms, study.present_elements, sites_per_species(study), seed)
-        out.append(Task(f"vacancy/r{k}", "vacancy.lmp.j2", atoms, potential, study.elements,
-                        {"box_mode": structures.relax_mode(study.lattice, study.composition), "sites": sites, "dumps": study.settings["dumps"]}))
-    for el in study.present_elements:  # chemical-potential references
-        fcc = structures.crystal("fcc", {el: 100.0}, spec.default_lattice_parameter(el), MU_CELL_ATOMS)
-        out.append(Task(f"mu/{el}", "relax.lmp.j2", fcc, potential, study.elements, {"box_mode": "iso"}))
-    return out
+        defects = [{"k": s["k"], "title": f"remove atom {s['id']} ({s['species']})", "delete": [s["id"]], "retype": [], "add": [],
+                    "dump": f"vacancy_{s['k']}_id{s['id']}.dump"} for s in sites]
+        out.append(Task(f"vacancy/r{k}", "point_defects.lmp.j2", atoms, potential, study.elements,
+                        {"box_mode": structures.relax_mode(study.lattice, study.composition), "defects": defects, "dumps": study.settings["dumps"]}))
+    return out + mu_tasks(study.present_elements, potential, study.elements)
 
 
 def _stats(values) -> dict:
@@ -86,19 +95,18 @@ def _stats(values) -> dict:
 
 
 def analyze(study, results) -> dict:
-    mu = {el: results[f"mu/{el}"]["E_eV"] / results[f"mu/{el}"]["natoms"] for el in study.present_elements}
+    mu = chemical_potentials(results, study.present_elements)
     sites = []
     for k in range(study.settings["realizations"]):
         res = results[f"vacancy/r{k}"]
         atoms, seed = cell(study, k)
-        for j in range(1, len([key for key in res if key.startswith("site_")]) + 1):
-            site_id = int(res[f"site_{j}_id"])
-            el = atoms[site_id - 1].symbol
-            e_f = res[f"E_vac_{j}_eV"] - res["E_perfect_eV"] + mu[el]
+        for site in choose_sites(atoms, study.present_elements, sites_per_species(study), seed):
+            j, site_id, el = site["k"], site["id"], site["species"]
+            e_f = res[f"E_def_{j}_eV"] - res["E_perfect_eV"] + mu[el]
             e_unrelaxed = res[f"E_unrelaxed_{j}_eV"] - res["E_perfect_eV"] + mu[el]
             sites.append({"realization": k, "seed": seed, "id": site_id, "species": el, "natoms": int(res["natoms"]),
                           "E_f_eV": e_f, "E_f_unrelaxed_eV": e_unrelaxed, "E_relax_eV": e_unrelaxed - e_f,
-                          "E_f_pure_formula_eV": res[f"E_vac_{j}_eV"] - (res["natoms"] - 1) / res["natoms"] * res["E_perfect_eV"]})
+                          "E_f_pure_formula_eV": res[f"E_def_{j}_eV"] - (res["natoms"] - 1) / res["natoms"] * res["E_perfect_eV"]})
     first = results["vacancy/r0"]
     out = {
         "E_vac_f_eV": _stats([s["E_f_eV"] for s in sites])["mean"],
