@@ -8,11 +8,7 @@ A workflow module provides
     rows(summary)                    the CSV rows, from results.json alone
     plot(summary, path)              the PNG, from results.json alone (so it can be redrawn later)
 """
-from pylmp.workflows import alloy_scan, elastic, eos, gsfe, md, phonon, point_defects, surface, vacancy
+from pylmp.workflows import alloy_scan, elastic, eos, gsfe, md, phonon, point_defects, vacancy
 
 WORKFLOWS = {"eos": eos, "elastic": elastic, "vacancy": vacancy, "alloy_scan": alloy_scan, "gsfe": gsfe, "md": md, "phonon": phonon,
-             "point_defects": point_defects, "surface": surface}
-
-from pylmp.workflows import gb  # noqa: E402  (grain boundaries)
-
-WORKFLOWS["gb"] = gb
+             "point_defects": point_defects}
