@@ -1,4 +1,4 @@
-"""Command line: `pylmp run|render STUDY`, `pylmp potentials [list|show NAME]`.
+"""Command line: `pylmp run|render STUDY`, `pylmp analyze DUMP ...`, `pylmp report RUN_DIR`, `pylmp potentials [list|show NAME]`.
 
 Every user-facing failure is one line `error: ...` and exit code 2; nothing already computed is removed.
 """
@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pylmp import potentials, spec, study
+from pylmp import cluster, potentials, report, spec, study
 from pylmp.errors import PylmpError
 
 
@@ -27,6 +27,18 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--np", type=int, metavar="N", help="MPI ranks per task (mpirun lmp; under an mpirun task farm: ranks per group)")
         s.add_argument("--mode", choices=["inprocess", "lmp"], help="in-process LAMMPS (default) or an `lmp` subprocess per task")
         s.add_argument("--out", type=Path, metavar="DIR", help="output folder (default runs/<study name>)")
+        if name == "render":
+            s.add_argument("--target", choices=["local", "cluster"], default="local",
+                           help="cluster: each potential's pair style for a cluster LAMMPS build (Kokkos/GPU) + submit.slurm")
+            s.add_argument("--gpus", type=int, metavar="N", help="--target cluster: GPUs (one MPI rank each) per task; default 1 for ML pair styles")
+            s.add_argument("--time", default="02:00:00", metavar="HH:MM:SS", help="--target cluster: Slurm time limit of each task")
+    ana = sub.add_parser("analyze", help="defect analysis of LAMMPS dumps (CNA, PTM, CSP, planar faults, DXA, SRO)")
+    ana.add_argument("dumps", nargs="+", metavar="DUMP", help="LAMMPS text dump(s), one frame or many")
+    ana.add_argument("--what", metavar="LIST", help="comma-separated: cna,ptm,csp,faults,dxa,sro (default cna,faults,dxa)")
+    ana.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: next to each dump)")
+    ana.add_argument("--render", action="store_true", help="also an OVITO picture of the last frame (<stem>.render.png)")
+    rep = sub.add_parser("report", help="(re)write report.md and report.html of a finished study folder")
+    rep.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a study's output folder (holds results.json)")
     pot = sub.add_parser("potentials", help="list the potentials registry or show one entry")
     pot.add_argument("action", nargs="?", choices=["list", "show"], default="list")
     pot.add_argument("name", nargs="?")
@@ -54,8 +66,20 @@ def _potentials(args) -> None:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
+        if args.command == "analyze":
+            from pylmp import analyze
+            analyze.analyze_dumps(args.dumps, analyze.parse_names(args.what), args.out, args.render)
+            return 0
         if args.command == "potentials":
             _potentials(args)
+            return 0
+        if args.command == "report":
+            print(f"wrote {report.write(args.run_dir)} and report.html")
+            return 0
+        if args.command == "render" and args.target == "cluster":
+            out, folders = cluster.render_cluster(args.study, args.potential, args.np, args.out, args.gpus, args.time)
+            print(f"wrote {len(folders)} task folders, tasks.txt and submit.slurm under {out}; "
+                  f"edit the EDIT lines of submit.slurm, copy the folder to the cluster and `sbatch submit.slurm` there")
             return 0
         st = spec.load(args.study, potential_override=args.potential, np=args.np, mode=args.mode)
         out = args.out or Path("runs") / st.name
@@ -68,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         summary = study.run(st, out)
         if summary is not None:  # None: a task-farm rank other than 0
             print(study.scalar_table(summary))
-            print(f"\nresults: {out / 'results.json'}  table: {out / (st.workflow + '.csv')}  figure: {out / (st.workflow + '.png')}")
+            print(f"\nresults: {out / 'results.json'}  table: {out / (st.workflow + '.csv')}  figure: {out / (st.workflow + '.png')}"
+                  f"  report: {out / 'report.md'}")
         return 0
     except PylmpError as exc:
         print(f"error: {exc}", file=sys.stderr)
