@@ -13,7 +13,7 @@ from pylmp.launch import MODES
 
 # Allowed keys with their defaults (REQUIRED: no default). Workflow settings are checked against the workflow's own DEFAULTS.
 REQUIRED = object()
-TOP = {"name": "", "workflow": REQUIRED, "material": REQUIRED, "potentials": [], "settings": {}, "launch": {}}
+TOP = {"name": "", "workflow": REQUIRED, "material": REQUIRED, "potentials": [], "settings": {}, "launch": {}, "analyze": []}
 MATERIAL = {"lattice": "fcc", "composition": REQUIRED, "a": None, "atoms": 256, "seed": 1}
 LAUNCH = {"mode": "inprocess", "np": 1}
 
@@ -32,6 +32,7 @@ class Study:
     mode: str
     np: int
     source: Path
+    analyze: list[str] = dataclasses.field(default_factory=list)  # defect analyses of every task's dumps (pylmp.analyze)
 
     @property
     def present_elements(self) -> list[str]:
@@ -82,6 +83,18 @@ def _typed_settings(settings: dict, defaults: dict, path: Path) -> dict:
             items = value if isinstance(value, list) else [value]
             out[key] = [_number(v, f"each of settings.{key}", path, type(default[0])) for v in items]
     return out
+
+
+def _analyses(names, composition: dict[str, float], path: Path) -> list[str]:
+    """The `analyze:` list: known names (did-you-mean otherwise); sro only for an alloy."""
+    from pylmp.analysis.defects import check_names
+
+    if not names:
+        return []
+    names = check_names([names] if isinstance(names, str) else list(names), f"{path}: analyze")
+    if "sro" in names and sum(1 for pct in composition.values() if pct > 0) < 2:
+        raise PylmpError(f"{path}: analyze: sro (Warren-Cowley short-range order) needs an alloy; drop it for a pure metal")
+    return names
 
 
 def default_lattice_parameter(element: str) -> float:
@@ -150,7 +163,7 @@ def load(path: str | Path, potential_override: list[str] | None = None, np: int 
         name=top["name"] or path.stem, workflow=workflow, lattice=mat["lattice"], composition=comp, a=a,
         atoms=_number(mat["atoms"], "material.atoms", path, int, 1), seed=_number(mat["seed"], "material.seed", path, int),
         potentials=list(names), settings=settings, mode=mode,
-        np=np, source=path,
+        np=np, source=path, analyze=_analyses(top["analyze"], comp, path),
     )
     WORKFLOWS[workflow].check(study)
     return study

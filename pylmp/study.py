@@ -63,6 +63,9 @@ def run(study: Study, out: Path) -> dict | None:
             failures.append(f"{name}: analysis failed: {exc}")
             summary[name] = {"error": f"analysis failed: {exc}", "meta": meta}
     write_outputs(study, summary, out)
+    if study.analyze:  # defect analyses of the finished tasks' dumps (pylmp.analyze)
+        from pylmp import analyze
+        analyze.study_step(study.analyze, [out / o.name for o in outcomes.values() if not o.error], out)
     if failures:
         raise PylmpError(f"{len(failures)} failure(s), first: {failures[0]}; finished tasks are kept in {out}, "
                          "fix the cause and rerun the same command to finish the rest")
