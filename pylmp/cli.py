@@ -39,11 +39,6 @@ def _parser() -> argparse.ArgumentParser:
     ana.add_argument("--render", action="store_true", help="also an OVITO picture of the last frame (<stem>.render.png)")
     rep = sub.add_parser("report", help="(re)write report.md and report.html of a finished study folder")
     rep.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a study's output folder (holds results.json)")
-    ana = sub.add_parser("analyze", help="defect analysis of LAMMPS dumps (CNA, PTM, CSP, planar faults, DXA, SRO)")
-    ana.add_argument("dumps", nargs="+", metavar="DUMP", help="LAMMPS text dump(s), one frame or many")
-    ana.add_argument("--what", metavar="LIST", help="comma-separated: cna,ptm,csp,faults,dxa,sro (default cna,faults,dxa)")
-    ana.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: next to each dump)")
-    ana.add_argument("--render", action="store_true", help="also an OVITO picture of the last frame (<stem>.render.png)")
     pot = sub.add_parser("potentials", help="list the potentials registry or show one entry")
     pot.add_argument("action", nargs="?", choices=["list", "show"], default="list")
     pot.add_argument("name", nargs="?")
@@ -71,10 +66,6 @@ def _potentials(args) -> None:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
-        if args.command == "analyze":
-            from pylmp import analyze
-            analyze.analyze_dumps(args.dumps, analyze.parse_names(args.what), args.out, args.render)
-            return 0
         if args.command == "analyze":
             from pylmp import analyze
             analyze.analyze_dumps(args.dumps, analyze.parse_names(args.what), args.out, args.render)
