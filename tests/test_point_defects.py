@@ -119,7 +119,7 @@ def test_outputs(ni):
 
 
 @pytest.mark.parametrize("text, expected", [
-    (NI.format(atoms=256) + "settings: {solutes: [Al]}\n", "Al"),
+    (NI.format(atoms=256) + "settings: {solutes: [Al]}\n", "does not cover Al"),
     (NI3AL.format(atoms=108) + "settings: {solutes: [Co]}\n", "needs a pure fcc host"),
     (NI.format(atoms=256) + "settings: {defects: [crowdion]}\n", "unknown defect 'crowdion'"),
     (NI.format(atoms=256).replace("Ni: 100", "Ni: 90, Al: 10").replace("Ni_u3", "NiAlH_jea"), "use workflow: vacancy"),

@@ -8,7 +8,8 @@ A workflow module provides
     rows(summary)                    the CSV rows, from results.json alone
     plot(summary, path)              the PNG, from results.json alone (so it can be redrawn later)
 """
-from pylmp.workflows import alloy_scan, elastic, eos, gsfe, md, phonon, point_defects, vacancy
+from pylmp.workflows import adsorption, alloy_scan, elastic, eos, gsfe, md, phonon, point_defects, surface, vacancy
 
 WORKFLOWS = {"eos": eos, "elastic": elastic, "vacancy": vacancy, "alloy_scan": alloy_scan, "gsfe": gsfe, "md": md, "phonon": phonon,
-             "point_defects": point_defects}
+             "point_defects": point_defects, "surface": surface,
+             "adsorption": adsorption}
