@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from pylmp import __version__, launch, lammps_env, potentials
+from pylmp import __version__, launch, lammps_env, potentials, report
 from pylmp.errors import PylmpError
 from pylmp.spec import Study
 from pylmp.workflows import WORKFLOWS
@@ -66,6 +66,7 @@ def run(study: Study, out: Path) -> dict | None:
     if study.analyze:  # defect analyses of the finished tasks' dumps (pylmp.analyze)
         from pylmp import analyze
         analyze.study_step(study.analyze, [out / o.name for o in outcomes.values() if not o.error], out)
+    report.write(out, study.name, study.source)  # report.md/.html: every result, figure, task time and failure
     if failures:
         raise PylmpError(f"{len(failures)} failure(s), first: {failures[0]}; finished tasks are kept in {out}, "
                          "fix the cause and rerun the same command to finish the rest")
