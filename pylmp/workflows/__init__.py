@@ -13,3 +13,7 @@ from pylmp.workflows import adsorption, alloy_scan, elastic, eos, gsfe, md, phon
 WORKFLOWS = {"eos": eos, "elastic": elastic, "vacancy": vacancy, "alloy_scan": alloy_scan, "gsfe": gsfe, "md": md, "phonon": phonon,
              "point_defects": point_defects, "surface": surface,
              "adsorption": adsorption}
+
+from pylmp.workflows import gb, gb_segregation  # noqa: E402  (grain boundaries)
+
+WORKFLOWS.update({"gb": gb, "gb_segregation": gb_segregation})
