@@ -17,3 +17,6 @@ WORKFLOWS = {"eos": eos, "elastic": elastic, "vacancy": vacancy, "alloy_scan": a
 from pylmp.workflows import gb, gb_segregation  # noqa: E402  (grain boundaries)
 
 WORKFLOWS.update({"gb": gb, "gb_segregation": gb_segregation})
+from pylmp.workflows import dislocation  # noqa: E402  (dissociated screw dislocation)
+
+WORKFLOWS["dislocation"] = dislocation
