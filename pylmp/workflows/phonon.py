@@ -223,7 +223,7 @@ def plot(summary, path) -> None:
         for p in ("X", "L"):
             if p in first["labels"]:
                 xp = ticks[first["labels"].index(p)]
-                ax.plot([xp, xp], [measured[f"nu_{p}_L_THz"], measured[f"nu_{p}_T_THz"]], "ks", ms=5, mfc="none",
+                ax.plot([xp, xp], [measured[f"nu_{p}_L_THz"], measured[f"nu_{p}_T_THz"]], "ks", ms=5, mfc="none", clip_on=False,
                         label="measured (Birgeneau 1964)" if p == "X" else None)
     for t in ticks:
         ax.axvline(t, color="0.7", lw=0.6)
@@ -232,7 +232,7 @@ def plot(summary, path) -> None:
     ax.set_ylim(bottom=0)
     ax.set_ylabel("frequency (THz)")
     ax.set_title("Phonon dispersion (phonopy, LAMMPS forces)")
-    ax.legend(fontsize=7, loc="lower right")
+    ax_dos.legend(*ax.get_legend_handles_labels(), fontsize=7, loc="lower right")  # the DOS is empty there
     ax.grid(alpha=0.3, axis="y")
     ax_dos.set_xlabel("DOS (states/THz)")
     ax_dos.set_xlim(left=0)
