@@ -1,6 +1,5 @@
 """Point defects: Ni self-interstitials (ordering, cell-size convergence, ASE's EAM on the dumps as a second
 code), Al-vacancy binding in Ni by two routes, Ni3Al antisites and their chemical-potential conventions."""
-import numpy as np
 import pytest
 from ase.calculators.eam import EAM
 from ase.io import read

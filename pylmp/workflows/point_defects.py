@@ -193,6 +193,11 @@ def rows(summary) -> list[dict]:
             for name, res in summary.items() for row in res["defects"]]
 
 
+def _label(name: str) -> str:
+    parts = name.split("_")
+    return f"{parts[1]} on {parts[2]} site" if parts[0] == "antisite" else name.replace("_", " ")
+
+
 def plot(summary, path) -> None:
     """Bars: relaxed formation energy of each defect, one colour per potential (binding pairs left out)."""
     colors = plotting.colors(summary)
@@ -203,7 +208,7 @@ def plot(summary, path) -> None:
         e = {r["defect"]: r["E_f_eV"] for r in res["defects"]}
         x = [j for j, n in enumerate(names) if n in e]
         ax.bar(np.array(x) - 0.4 + width * (i + 0.5), [e[names[j]] for j in x], width, color=colors[pot], label=pot)
-    ax.set_xticks(range(len(names)), [n.replace("_", " ") for n in names], rotation=30, ha="right")
+    ax.set_xticks(range(len(names)), [_label(n) for n in names], rotation=30, ha="right")
     ax.set_ylabel("relaxed formation energy (eV)")
     ax.set_title("Point defects (constant volume; mu: fcc elements)")
     ax.grid(alpha=0.3, axis="y")
