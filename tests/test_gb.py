@@ -16,7 +16,7 @@ GB = """
 workflow: gb
 material: {{lattice: fcc, composition: {{Ni: 100}}, a: 3.52}}
 potentials: [{pot}]
-settings: {{boundaries: {bounds}, grid: [2, 2], cutoffs: [0.7], grain_thickness_A: {thick}}}
+settings: {{boundaries: {bounds}, grid: {grid}, cutoffs: [0.7], grain_thickness_A: {thick}}}
 """
 GSFE = """
 workflow: gsfe
@@ -49,15 +49,15 @@ def test_csl_builder(name, sigma, angle):
 
 
 def test_bad_boundary(study_file, run_cli, tmp_path):
-    code, _, err = run_cli("run", study_file(GB.format(pot="Ni_u3", bounds="['tilt 001 111']", thick=20)), "--out", tmp_path / "o")
+    code, _, err = run_cli("run", study_file(GB.format(pot="Ni_u3", bounds="['tilt 001 111']", grid="[2, 2]", thick=20)), "--out", tmp_path / "o")
     assert code == 2 and "is not normal to" in err and "Traceback" not in err
 
 
 @pytest.fixture(scope="module")
 def ni(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("gb")
-    small = read_results(run_study(tmp, GB.format(pot="Ni_u3", bounds="[S3_111, S5_310]", thick=20), "small"))["Ni_u3"]
-    large = read_results(run_study(tmp, GB.format(pot="Ni_u3", bounds="[S5_310]", thick=35), "large"))["Ni_u3"]
+    small = read_results(run_study(tmp, GB.format(pot="Ni_u3", bounds="[S3_111, S5_310]", grid="[2, 2]", thick=20), "small"))["Ni_u3"]
+    large = read_results(run_study(tmp, GB.format(pot="Ni_u3", bounds="[S5_310]", grid="[2, 2]", thick=35), "large"))["Ni_u3"]
     gsfe = read_results(run_study(tmp, GSFE, "gsfe"))["Ni_u3"]
     return small, large, gsfe, tmp
 
@@ -100,7 +100,8 @@ def test_cna_and_outputs(ni):
 @pytest.fixture(scope="module")
 def seg(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("seg")
-    run_study(tmp, GB.format(pot="NiAlH_jea", bounds="[S5_310]", thick=20), "gb_al_study", out="gb_al")
+    # translation 0 with close pairs < 0.7 r_nn removed is the lowest Sigma5(310) candidate of the 2 x 2 search above
+    run_study(tmp, GB.format(pot="NiAlH_jea", bounds="[S5_310]", grid="[1, 1]", thick=20), "gb_al_study", out="gb_al")
     return [read_results(run_study(tmp, SEG.format(seed=s), f"seg{k}"))["NiAlH_jea"] for k, s in enumerate((3, 3, 4))], tmp
 
 
