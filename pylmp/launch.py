@@ -90,10 +90,22 @@ def run_inprocess(folder: Path, comm=None, task: Task | None = None) -> None:
         else:
             bridge.run_file(lmp, "in.lmp", calc, task.type_elements, comm)
     except Exception as exc:  # LAMMPS raises a bare Exception carrying its ERROR line
+        _abandon(lmp)
         raise RuntimeError(_lammps_error(str(exc))) from None
     finally:
         os.chdir(cwd)
-        lmp.close()
+    lmp.close()
+
+
+def _abandon(lmp) -> None:
+    """Leave a LAMMPS instance that stopped on an error without deleting it: its destructors can crash the whole
+    process (measured: `pair_coeff` of pair_style eam on an unreadable file, then close() -> SIGSEGV), which would
+    take the other tasks of the study with it. Only its log file is closed; the rest leaks, a few MB per failure."""
+    try:
+        lmp.command("log none")
+    except Exception:
+        pass
+    lmp.opened = 0  # close() and __del__ then skip lammps_close()
 
 
 def run_subprocess(folder: Path, np: int = 1) -> None:

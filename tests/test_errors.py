@@ -86,3 +86,16 @@ def test_lammps_error_in_one_task_keeps_the_others(study_file, run_cli, tmp_path
     assert code == 0, err
     assert "kept (done before)" in err  # relax and atom_Ni did not change
     assert read_results(out)["morse"]["a0_A"] > 3.0
+
+
+def test_corrupt_potential_file_fails_its_tasks_without_killing_the_run(study_file, run_cli, tmp_path):
+    """LAMMPS crashes (SIGSEGV) when an instance whose pair_coeff failed on a truncated EAM file is deleted; the run
+    must survive that, report one line and write error.txt for each task."""
+    (tmp_path / "Ni_cut.eam").write_text("Ni, truncated\n28 58.69 3.52 fcc\n")
+    (tmp_path / "cut.yaml").write_text(
+        "name: cut\nelements: [Ni]\npair_style: eam\npair_coeff: '* * ${potdir}/Ni_cut.eam'\n"
+        "files: [Ni_cut.eam]\nfiles_from: .\nreference: none\n")
+    out = tmp_path / "out"
+    line = one_line_error(*run_cli("run", study_file(GOOD.replace("[Ni_u3]", "[cut.yaml]")), "--out", out))
+    assert "Missing line in eam potential file" in line
+    assert len(list(out.rglob("error.txt"))) >= 2
