@@ -235,7 +235,7 @@ def solid_angle(points: np.ndarray, center: np.ndarray, radius: float, vertices:
     return omega
 
 
-def add_shear_loop(atoms, center, radius: float, burgers) -> None:
+def add_shear_loop(atoms, center, radius: float, burgers, vertices: int = 360) -> None:
     """Displace `atoms` (in place) by the solid-angle term of a glide loop in the plane z = center[2]:
     u = -b Omega / (4 pi), so the atoms above the disk move by +b/2 and those below by -b/2 (slip b inside the
     loop, a Shockley partial loop around a stacking fault when b = a/6<112>) and the field decays far away.
@@ -243,7 +243,7 @@ def add_shear_loop(atoms, center, radius: float, burgers) -> None:
     lengths = atoms.cell.lengths()
     r = atoms.positions - center
     r -= np.rint(r / lengths) * lengths  # orthogonal cells (fcc111_cell)
-    omega = solid_angle(center + r, np.asarray(center, float), radius)
+    omega = solid_angle(center + r, np.asarray(center, float), radius, vertices)
     atoms.positions += np.outer(-omega / (4 * np.pi), burgers)
 
 
