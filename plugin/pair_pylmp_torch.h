@@ -1,20 +1,18 @@
-// pair_style pylmp/torch: runs a deployed TorchScript machine-learning potential inside stock LAMMPS.
+// pair_style pylmp/torch: runs deployed machine-learning potentials inside stock LAMMPS.
 //
-// Supported model kind: SevenNet deployed TorchScript (`sevenn get_model 7net-0 -o FILE`), i.e. a module
-// whose forward(Dict[str, Tensor]) -> Dict[str, Tensor] reads
-//   "x"          int64 [N_nodes]     species index of each graph node (order of chemical_symbols_to_index)
-//   "edge_index" int64 [2, E]        row 0 = centre node i, row 1 = neighbour node j
-//   "edge_vec"   float [E, 3]        x_j - x_i (the actual image positions)
-// and returns "atomic_energy" [N_nodes, 1]. Forces and virial come from autograd on edge_vec.
+// The model family (SevenNet, NequIP, Allegro, MACE) is detected from the file; each family is a ModelRunner
+// (model.h). This class builds the graph from LAMMPS's neighbour lists and applies the results.
 //
-// The graph: one node per atom ID. Local atoms are nodes 0..nlocal-1; a periodic image of a local atom
-// (a ghost with the same tag) is the same node, so on one MPI rank the graph is exactly the periodic system
-// and the ghost cutoff is only r_max + skin. Across MPI ranks the model is message passing: a local atom's
-// energy depends on atoms up to n_layers * r_max away. The pair style then widens the ghost shell to
-// n_layers * r_max + skin and walks the neighbour lists breadth-first from the local atoms (hop 0) up to
-// hop n_layers - 1, adding one node per new atom ID (its first-reached image is the one whose neighbours are
-// all present). Each rank sums the energies of its local atoms only; forces on ghost images are
-// reverse-communicated (newton on). This is exact at any number of ranks.
+// Graphs (GraphKind in model.h):
+// - PerAtomId (message-passing models): one node per atom ID. Local atoms are nodes 0..nlocal-1; a periodic
+//   image of a local atom (a ghost with the same tag) is the same node, so on one MPI rank the graph is exactly
+//   the periodic system and the ghost cutoff is only r_max + skin. Across MPI ranks a local atom's energy
+//   depends on atoms up to n_layers * r_max away: the ghost shell is widened to n_layers * r_max + skin and the
+//   neighbour lists are walked breadth-first from the local atoms (hop 0) up to hop n_layers - 1, adding one
+//   node per new atom ID (its first-reached image is the one whose neighbours are all present).
+// - PerLammpsAtom (strictly local models, Allegro): nodes are the local and ghost atoms as LAMMPS holds them,
+//   edges leave local atoms only: plain domain decomposition.
+// Each rank sums the energies of its local atoms; forces on ghost atoms are reverse-communicated (newton on).
 #ifdef PAIR_CLASS
 // (registered through the plugin interface in pylmp_torch_plugin.cpp, not through style_pair.h)
 #else
@@ -24,10 +22,11 @@
 
 #include "pair.h"
 
+#include "model.h"
+
+#include <memory>
 #include <string>
 #include <vector>
-
-#include <torch/script.h>
 
 namespace LAMMPS_NS {
 
@@ -43,20 +42,20 @@ class PairPylmpTorch : public Pair {
 
  protected:
   void allocate();
-  void load_model(const std::string &path);
+  void build_graph_per_atom_id();
+  void build_graph_per_lammps_atom();
 
-  torch::jit::Module model;
-  bool model_loaded = false;
+  std::unique_ptr<pylmp_torch::ModelRunner> model;
   std::string model_path;
-  std::vector<std::string> model_elements;    // model species in index order
-  std::vector<int64_t> type2species;          // LAMMPS type -> model species index (-1 = not set)
-  double r_max = 0.0;                         // model cutoff (Angstrom)
-  int n_layers = 0;                           // message-passing layers (from the model or `layers N`)
-  int user_layers = 0;                        // `layers N` keyword, 0 = from the model
-  int num_threads = 1;                        // torch intra-op threads per MPI rank
-  bool use_cuda = false;
-  torch::Dtype dtype = torch::kFloat32;
+  std::vector<int64_t> type2species;    // LAMMPS type -> model species index (-1 = not set)
+  int n_layers = 0;                     // message-passing layers (from the model or `layers N`)
+  int user_layers = 0;                  // `layers N` keyword, 0 = from the model
+  int num_threads = 1;                  // torch intra-op threads per MPI rank
   torch::Device device = torch::kCPU;
+
+  // the graph of the current step, and the LAMMPS atom behind each node and edge end
+  pylmp_torch::Graph graph;
+  std::vector<int> node_atom, atom_i, atom_j;
 };
 
 }    // namespace LAMMPS_NS

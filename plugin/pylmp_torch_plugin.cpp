@@ -42,7 +42,7 @@ extern "C" void lammpsplugin_init(void *lmp, void *handle, void *regfunc)
   plugin.version = ((LAMMPS *) lmp)->version;
   plugin.style = "pair";
   plugin.name = "pylmp/torch";
-  plugin.info = "pylmp/torch: deployed TorchScript ML potentials (SevenNet) via libtorch";
+  plugin.info = "pylmp/torch: deployed ML potentials (SevenNet, NequIP/Allegro AOTI, MACE) via libtorch";
   plugin.author = "pylmp";
   plugin.creator.v1 = (lammpsplugin_factory1 *) &pylmp_torch_creator;
   plugin.handle = handle;

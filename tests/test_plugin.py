@@ -169,7 +169,7 @@ def box(units="metal"):
 
 def test_error_element_not_in_model(model):
     msg = run_expecting_error(box() + [f"pair_coeff * * {model} Ni Po"])
-    assert "element 'Po' (type 2) is not covered by model" in msg
+    assert "element 'Po' (type 2) is not covered by SevenNet model" in msg
 
 
 def test_error_missing_file_says_how_to_make_it(tmp_path):
@@ -182,10 +182,10 @@ def test_error_corrupt_and_wrong_kind_files(tmp_path):
 
     corrupt = tmp_path / "corrupt.pt"
     corrupt.write_bytes(b"not a model at all" * 100)
-    assert "is not a readable TorchScript model" in run_expecting_error(box() + [f"pair_coeff * * {corrupt} Ni Al"])
+    assert "nor a readable TorchScript model" in run_expecting_error(box() + [f"pair_coeff * * {corrupt} Ni Al"])
     other = tmp_path / "linear.pt"
     torch.jit.save(torch.jit.script(torch.nn.Linear(3, 1)), str(other))
-    assert "not a deployed SevenNet model" in run_expecting_error(box() + [f"pair_coeff * * {other} Ni Al"])
+    assert "is TorchScript but not a model this pair style knows" in run_expecting_error(box() + [f"pair_coeff * * {other} Ni Al"])
 
 
 def test_error_units_other_than_metal(model):

@@ -1,0 +1,122 @@
+// NequIP and Allegro AOTInductor packages (`nequip-compile CKPT OUT.nequip.pt2 --mode aotinductor
+// --target pair_nequip|pair_allegro`). The package metadata holds r_max, type_names, model_dtype and the order
+// of the positional inputs/outputs (nequip_aoti_inputs / nequip_aoti_outputs). The compiled model returns
+// forces and virial itself (autograd is inside it), always of the energy of the whole graph:
+// - pair_allegro: strictly local (an atom's energy depends only on its own edges). Nodes are all LAMMPS
+//   atoms, edges leave local atoms only, so ghost nodes carry no position-dependent energy and the forces on
+//   them are exactly what their owners need (reverse communication). Exact on any number of ranks.
+// - pair_nequip: message passing, and the returned forces include the derivative of the (truncated) energies
+//   of ghost-shell nodes, which no ghost shell removes: exact on one MPI rank only, where the graph is the
+//   periodic system itself (edge_cell_shift carries the image offsets, with cell = identity).
+#include "model.h"
+
+#include <torch/csrc/inductor/aoti_package/model_package_loader.h>
+
+#include <sstream>
+
+namespace pylmp_torch {
+namespace {
+
+std::vector<std::string> split(const std::string &text)
+{
+  std::vector<std::string> words;
+  std::istringstream in(text);
+  for (std::string w; in >> w;) words.push_back(w);
+  return words;
+}
+
+class NequipAotiRunner : public ModelRunner {
+ public:
+  std::unique_ptr<torch::inductor::AOTIModelPackageLoader> loader;
+  std::vector<std::string> inputs, outputs;
+  torch::Dtype dtype = torch::kFloat64;
+
+  void compute(const Graph &g, bool want_atom_energy, Result &out) override
+  {
+    const int64_t nnodes = g.num_nodes(), nedges = g.num_edges();
+    const auto i64 = torch::TensorOptions().dtype(torch::kInt64);
+    const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+    torch::Tensor pos = torch::from_blob(const_cast<double *>(g.pos.data()), {nnodes, 3}, f64);
+    torch::Tensor edges = torch::from_blob(const_cast<int64_t *>(g.edge_index.data()), {2, nedges}, i64);
+    std::vector<torch::Tensor> args;
+    for (const auto &name : inputs) {
+      if (name == "pos") {
+        args.push_back(pos.to(device, dtype));
+      } else if (name == "edge_index") {
+        args.push_back(edges.to(device));
+      } else if (name == "atom_types") {
+        args.push_back(torch::from_blob(const_cast<int64_t *>(g.species.data()), {nnodes}, i64).to(device));
+      } else if (name == "cell") {
+        args.push_back(torch::eye(3, f64).reshape({1, 3, 3}).to(device, dtype));
+      } else if (name == "edge_cell_shift") {
+        // with cell = identity the shift is the image offset in Angstrom: vec - (pos_j - pos_i)
+        torch::Tensor vec = torch::from_blob(const_cast<double *>(g.vec.data()), {nedges, 3}, f64);
+        torch::Tensor shift = vec - (pos.index_select(0, edges[1]) - pos.index_select(0, edges[0]));
+        args.push_back(shift.to(device, dtype));
+      } else {
+        throw ModelError(family + " package needs input '" + name + "', which pair_style pylmp/torch "
+                         "does not provide; compile with --target pair_allegro or pair_nequip");
+      }
+    }
+    std::vector<torch::Tensor> res = loader->run(args);
+    for (size_t k = 0; k < outputs.size() && k < res.size(); k++) {
+      torch::Tensor t = res[k].to(torch::kCPU, torch::kFloat64).contiguous();
+      if (outputs[k] == "atomic_energy") {
+        torch::Tensor e_local = t.reshape({-1}).narrow(0, 0, g.nlocal);
+        out.energy = e_local.sum().item<double>();
+        if (want_atom_energy) out.atom_energy = e_local;
+      } else if (outputs[k] == "forces") {
+        out.node_forces = t.reshape({nnodes, 3});
+      } else if (outputs[k] == "virial") {
+        const double *w = t.data_ptr<double>();    // [1, 3, 3]
+        out.has_virial = true;
+        out.virial[0] = w[0]; out.virial[1] = w[4]; out.virial[2] = w[8];
+        out.virial[3] = w[1]; out.virial[4] = w[2]; out.virial[5] = w[5];
+      }
+    }
+  }
+};
+
+}    // namespace
+
+std::unique_ptr<ModelRunner> open_nequip_aoti(const std::string &path, torch::Device device)
+{
+  auto runner = std::make_unique<NequipAotiRunner>();
+  std::unordered_map<std::string, std::string> meta;
+  try {
+    runner->loader = std::make_unique<torch::inductor::AOTIModelPackageLoader>(path, "model");
+    meta = runner->loader->get_metadata();
+  } catch (const std::exception &e) {
+    throw ModelError("'" + path + "' is an AOTInductor package that this libtorch cannot load (" +
+                     first_line(e.what()) + "); AOTI packages are built for one CPU/GPU and torch version: "
+                     "recompile it here with nequip-compile");
+  }
+  if (!meta.count("nequip_aoti_inputs") || !meta.count("type_names") || !meta.count("r_max"))
+    throw ModelError("'" + path + "' is an AOTInductor package without nequip metadata (nequip_aoti_inputs, "
+                     "type_names, r_max); " + HOW_TO_MAKE);
+  runner->inputs = split(meta["nequip_aoti_inputs"]);
+  runner->outputs = split(meta["nequip_aoti_outputs"]);
+  for (const char *need : {"atomic_energy", "forces", "virial"})
+    if (std::find(runner->outputs.begin(), runner->outputs.end(), need) == runner->outputs.end())
+      throw ModelError("'" + path + "' was compiled for another target (outputs: " + meta["nequip_aoti_outputs"] +
+                       "); compile it for LAMMPS with --target pair_allegro (Allegro) or pair_nequip (NequIP)");
+  runner->elements = split(meta["type_names"]);
+  runner->r_max = std::stod(meta["r_max"]);
+  runner->dtype = meta["model_dtype"] == "float32" ? torch::kFloat32 : torch::kFloat64;
+  runner->device = device;
+  const bool has_cell = std::find(runner->inputs.begin(), runner->inputs.end(), "cell") != runner->inputs.end();
+  if (has_cell) {
+    runner->family = "NequIP";
+    runner->graph_kind = GraphKind::PerAtomId;
+    runner->multi_rank = false;
+    runner->multi_rank_why = "a pair_nequip package returns forces of the whole graph's energy, ghost-shell "
+                             "atoms included, so a message-passing model is exact on one MPI rank only; run "
+                             "it on 1 rank (mpirun -np 1, threads N) or use a strictly local Allegro model";
+  } else {
+    runner->family = "Allegro";
+    runner->graph_kind = GraphKind::PerLammpsAtom;
+  }
+  return runner;
+}
+
+}    // namespace pylmp_torch
