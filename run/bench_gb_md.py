@@ -5,7 +5,7 @@ Renders the study once (pylmp render; the data file is reused on later calls), r
 NPT run), the peak resident memory of the ranks (VmHWM from /proc, polled while they run) per atom, and the
 grain-boundary atoms found by OVITO's adaptive CNA (non-fcc) in the annealed dump.
 
-    .venv/bin/python run/bench_gb_md.py                  # 1 and 2 ranks, 100 NPT steps (the study's anneal_steps)
+    .venv/bin/python run/bench_gb_md.py                  # 1 and 2 ranks, 50 NPT steps (the study's anneal_steps)
     .venv/bin/python run/bench_gb_md.py --np 2 --out runs/bench_gb_md
 """
 from __future__ import annotations

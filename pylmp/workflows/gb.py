@@ -10,7 +10,8 @@ first relaxes bulk fcc with the same potential (a0, e_bulk, v_bulk), so the bicr
 The boundary's energy is the minimum over its candidates; the relaxed best structure (gb.dump, columns
 id type element x y z c_pe c_cna) is analysed with OVITO's adaptive CNA: atoms not fcc = boundary atoms.
 With `anneal_steps` > 0 (one candidate per boundary) the relaxed bicrystal is then annealed with NPT
-(the million-atom benchmark study, inputs/ni_gb_1M.yaml); `repeat` sets the cell size explicitly there.
+(the million-atom benchmark study, inputs/ni_gb_1M.yaml); `repeat` sets the cell size explicitly there. Its E_gb
+is that of the pre-anneal minimization (`max_iter` steps): a converged value only with the default max_iter.
 """
 from __future__ import annotations
 
