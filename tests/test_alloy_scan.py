@@ -132,3 +132,41 @@ def test_bad_settings_are_one_line_errors(study_file, run_cli, tmp_path, change,
     code, _, err = run_cli("run", study_file(SCAN.replace(change, bad)), "--out", tmp_path / "o")
     assert code == 2 and expected in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+ML_SCAN = """
+workflow: alloy_scan
+material: {lattice: fcc, composition: {Ni: 75, Al: 25}, a: 3.52, atoms: 4, seed: 1}
+potentials: [sevennet-0]
+settings: {ni_percent: [100, 75], realizations: 1, ordered: false, strain: 0.01}
+"""
+
+
+def test_sevennet_scan_against_its_ase_calculator(tmp_path):
+    """The foundation model through the plugin: the 4-atom cells (fcc Ni; at 75 at.% the one arrangement is L1_2
+    Ni3Al) give the lattice parameters and mixing energy that SevenNet's own ASE calculator gives at the same
+    lattice parameters. float32 model: energies agree to ~1e-5 eV/atom, so 2e-4 eV/atom; a0 from an ASE E(V)
+    fit to 2e-3 A (the minimizer stops at ftol 1e-4 eV/A and 1e-8 relative energy). Published values bound the
+    physics: DFT-PBE Ni3Al E_f ~ -0.45 eV/atom (exp. -0.42), a0(Ni) 3.50-3.52 A (PBE), a0(Ni3Al) 3.57 A."""
+    from sevenn.calculator import SevenNetCalculator
+
+    res = read_results(run_study(tmp_path, ML_SCAN, "s"))["sevennet-0"]
+    ni, l12 = res["points"]
+    calc = SevenNetCalculator("7net-0", device="cpu")
+
+    def e_atom(cell):
+        cell.calc = calc
+        return cell.get_potential_energy() / len(cell)
+
+    fcc = lambda el, a: structures.unit_cell("fcc", el, a)
+    scales = np.linspace(0.98, 1.02, 7)
+    a_ni = ni["a0_A_mean"]
+    v0, _, _ = EquationOfState([a_ni ** 3 * s ** 3 for s in scales], [e_atom(fcc("Ni", a_ni * s)) for s in scales]).fit()
+    assert v0 ** (1 / 3) == pytest.approx(a_ni, abs=2e-3) and 3.49 < a_ni < 3.53
+    a = {el: res["reference_a0_A"][el] for el in ("Ni", "Al")}
+    for el in a:  # the references' energies at the references' lattice parameters
+        assert res["reference_E_eV_per_atom"][el] == pytest.approx(e_atom(fcc(el, a[el])), abs=2e-4)
+    e_mix = e_atom(structures.l12_cell("Ni", "Al", l12["a0_A_mean"])) - 0.75 * e_atom(fcc("Ni", a["Ni"])) - 0.25 * e_atom(fcc("Al", a["Al"]))
+    assert l12["E_mix_eV_per_atom_mean"] == pytest.approx(e_mix, abs=2e-4)
+    assert -0.55 < e_mix < -0.35 and 3.53 < l12["a0_A_mean"] < 3.60
+    assert ni["C_prime_GPa_mean"] > 0 and l12["C_prime_GPa_mean"] > 0  # both mechanically stable
