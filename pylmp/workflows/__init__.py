@@ -20,3 +20,6 @@ WORKFLOWS.update({"gb": gb, "gb_segregation": gb_segregation})
 from pylmp.workflows import dislocation  # noqa: E402  (dissociated screw dislocation)
 
 WORKFLOWS["dislocation"] = dislocation
+from pylmp.workflows import accuracy  # noqa: E402  (energy/force/stress errors against a DFT dataset)
+
+WORKFLOWS["accuracy"] = accuracy

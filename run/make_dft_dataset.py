@@ -1,0 +1,247 @@
+"""Spin-polarized PBE (GPAW, plane waves) for the project's small Ni / Ni3Al dataset; run by run/make_dft_dataset.
+
+Stages, in the order they run (each configuration is one file configs/<name>.extxyz; an existing file is kept):
+  eos_ni/  1-atom fcc Ni at 7 lattice parameters: the PBE a0 (Birch-Murnaghan) used by every cell below
+  fault/   hexagonal 1x1 cells of close-packed (111) layers, one atom per layer, ideal fcc spacing at a0:
+           periodic stacking sequences - perfect fcc (9 and 12 layers), intrinsic fault (11), extrinsic fault
+           (10), twin (12 layers, two boundaries). All share one k-mesh (in-plane from the density, 2 along c).
+           Before them, the short polytypes fcc/hcp/dhcp (3, 2, 4 layers): the same fault energies in the
+           axial Ising (ANNNI) approximation, a cheap second route.
+  conv/    1-atom fcc Ni: plane-wave cutoff and k-point density, energy per atom against the tightest setting
+  bulk_ni/, bulk_ni3al/, bulk_ni8/   strained (up to 3 %) and rattled 4- and 8-atom cells, seeded
+Then collect: ni_pbe.extxyz (every finished frame, config_type in info) and ni_pbe_faults.json.
+
+Fault energies by the periodic stacking-sequence method: gamma = (E_fault - N e_fcc) / (n_faults A), with
+e_fcc the energy per atom of the perfect 12-layer cell (same in-plane cell and k-mesh), A the cell's (111) area.
+The 9-layer perfect cell gives a second e_fcc: the spread is the stated k-point / cell-length uncertainty.
+Energies are the smearing free energies (consistent with the forces); Marzari-Vanderbilt smearing keeps them
+close to the zero-width limit.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from ase.build import bulk
+from ase.calculators.calculator import kptdensity2monkhorstpack
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.eos import EquationOfState
+from ase.io import read, write
+
+ECUT_EV = 400.0
+KDENSITY = 3.5  # k-points per reciprocal Angstrom (ASE convention: n_i = ceil(2 pi density |b_i|))
+SMEARING_EV = 0.1
+CONV_ECUTS = [300.0, 400.0, 500.0]
+CONV_KDENSITIES = [2.5, 3.5, 4.5]
+EOS_A = [3.46, 3.49, 3.52, 3.55, 3.58]
+J_PER_EV_A2 = 16021.766  # eV/A^2 -> mJ/m^2
+# stacking sequences as layer-to-layer steps: +1 = A->B->C->A (fcc), -1 the reverse; the sum must be 0 mod 3
+FAULTS = {
+    "perfect_12": ([1] * 12, 0),
+    "isf_11": ([1] * 10 + [-1], 1),              # ...ABCA|CABC...: one reversed step
+    "twin_12": ([1] * 6 + [-1] * 6, 2),          # ABCABCA CBACB: two twin boundaries per cell
+    "esf_10": ([1] * 8 + [-1, -1], 1),           # ...ABCA|C|BCAB...: a twin lamella two layers thick
+    "perfect_9": ([1] * 9, 0),
+}
+# fcc (ABC), hcp (AB), dhcp (ABAC) in the same hexagonal cell, k_c x layers = 24 in all three (same k spacing along c).
+# Axial Ising model (ANNNI) to second-neighbour layers, energies per atom, A = area per atom of a (111) layer:
+#   gamma_isf = (dE_hcp + 2 dE_dhcp) / A,  gamma_esf = 4 dE_dhcp / A,  gamma_tb = 2 dE_dhcp / A
+POLYTYPES = {"fcc_3": [1, 1, 1], "hcp_2": [1, -1], "dhcp_4": [1, 1, -1, -1]}
+
+
+def gpaw_calc(atoms: Atoms, label: Path, ecut=ECUT_EV, kdensity=KDENSITY, kpts=None):
+    from gpaw import GPAW, PW
+
+    kpts = kpts or tuple(int(k) for k in kptdensity2monkhorstpack(atoms, kdensity, even=False))
+    calc = GPAW(mode=PW(ecut), xc="PBE", kpts={"size": kpts, "gamma": True},
+                occupations={"name": "marzari-vanderbilt", "width": SMEARING_EV},
+                convergence={"energy": 1e-5, "density": 1e-4},  # energy: eV per valence electron
+                txt=f"{label}.txt")
+    return calc, kpts
+
+
+def compute(name: str, atoms: Atoms, config_type: str, folder: Path, **calc_kw) -> Atoms:
+    """One DFT single point, written as configs/<name>.extxyz; a file already there is read instead."""
+    path = folder / "configs" / f"{name}.extxyz"
+    if path.exists():
+        return read(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atoms = atoms.copy()
+    atoms.set_initial_magnetic_moments([0.7 if s == "Ni" else 0.0 for s in atoms.get_chemical_symbols()])
+    (folder / "logs").mkdir(exist_ok=True)
+    calc, kpts = gpaw_calc(atoms, folder / "logs" / name.replace("/", "_"), **calc_kw)
+    atoms.calc = calc
+    start = time.perf_counter()
+    energy = atoms.get_potential_energy(force_consistent=True)
+    forces, stress = atoms.get_forces(), atoms.get_stress()
+    magmom = float(calc.get_magnetic_moment())
+    seconds = time.perf_counter() - start
+    out = atoms.copy()
+    out.set_initial_magnetic_moments(None)
+    out.calc = SinglePointCalculator(out, energy=energy, free_energy=energy, forces=forces, stress=stress)
+    out.info.update({"config_type": config_type, "name": name, "magmom_muB": magmom, "kpts": " ".join(map(str, kpts)),
+                     "ecut_eV": calc_kw.get("ecut", ECUT_EV), "dft_seconds": round(seconds, 1)})
+    tmp = path.with_suffix(".tmp")
+    write(tmp, out, format="extxyz")
+    tmp.replace(path)  # only a complete file counts as finished
+    print(f"{name}: E = {energy:.6f} eV ({len(out)} atoms), m = {magmom:.2f} muB, k = {kpts}, {seconds:.0f} s", flush=True)
+    return out
+
+
+def convergence(folder: Path) -> dict:
+    ni = bulk("Ni", "fcc", a=3.52)
+    rows = {}
+    for ecut in CONV_ECUTS:
+        rows[f"ecut{ecut:.0f}_k{KDENSITY}"] = compute(f"conv/ecut{ecut:.0f}_k{KDENSITY}", ni, "conv", folder, ecut=ecut)
+    for kd in CONV_KDENSITIES:
+        if kd != KDENSITY:
+            rows[f"ecut{ECUT_EV:.0f}_k{kd}"] = compute(f"conv/ecut{ECUT_EV:.0f}_k{kd}", ni, "conv", folder, kdensity=kd)
+    e = {k: a.get_potential_energy() for k, a in rows.items()}
+    return {"energy_per_atom_eV": e,
+            "ecut_error_meV_per_atom": 1000 * (e[f"ecut{ECUT_EV:.0f}_k{KDENSITY}"] - e[f"ecut{max(CONV_ECUTS):.0f}_k{KDENSITY}"]),
+            "k_error_meV_per_atom": 1000 * (e[f"ecut{ECUT_EV:.0f}_k{KDENSITY}"] - e[f"ecut{ECUT_EV:.0f}_k{max(CONV_KDENSITIES)}"])}
+
+
+def lattice_parameter(folder: Path) -> dict:
+    frames = [compute(f"eos_ni/a{a:.3f}", bulk("Ni", "fcc", a=a), "eos_ni", folder) for a in EOS_A]
+    eos = EquationOfState([f.get_volume() for f in frames], [f.get_potential_energy() for f in frames], eos="birchmurnaghan")
+    v0, e0, b = eos.fit()
+    return {"a0_A": (4 * v0) ** (1 / 3), "B_GPa": b * 160.21766, "E0_eV_per_atom": e0,
+            "magmom_muB_per_atom": frames[2].info["magmom_muB"]}
+
+
+def stacking_cell(steps: list[int], a0: float) -> Atoms:
+    """One atom per close-packed layer at the A/B/C site its step sequence gives, ideal fcc spacing a0/sqrt(3)."""
+    if sum(steps) % 3:
+        raise ValueError(f"stacking steps {steps} do not close periodically")
+    ah, d = a0 / math.sqrt(2), a0 / math.sqrt(3)
+    cell = [[ah, 0, 0], [ah / 2, ah * math.sqrt(3) / 2, 0], [0, 0, d * len(steps)]]
+    sites = np.cumsum([0] + steps[:-1]) % 3
+    frac = [[s / 3, s / 3, (k + 0.5) / len(steps)] for k, s in enumerate(sites)]
+    return Atoms(f"Ni{len(steps)}", scaled_positions=frac, cell=cell, pbc=True)
+
+
+def fault_kpts(a0: float) -> tuple[int, int, int]:
+    n = int(kptdensity2monkhorstpack(stacking_cell([1, 1, 1], a0), KDENSITY, even=False)[0])
+    return (n, n, 2)
+
+
+def polytypes(folder: Path, a0: float) -> dict:
+    n = fault_kpts(a0)[0]
+    frames = {name: compute(f"polytype/{name}", stacking_cell(steps, a0), "polytype", folder, kpts=(n, n, 24 // len(steps)))
+              for name, steps in POLYTYPES.items()}
+    return annni(frames, a0)
+
+
+def annni(frames: dict, a0: float) -> dict:
+    if len(frames) < len(POLYTYPES):
+        return {}
+    e = {k: f.get_potential_energy() / len(f) for k, f in frames.items()}
+    d_hcp, d_dhcp = e["hcp_2"] - e["fcc_3"], e["dhcp_4"] - e["fcc_3"]
+    area = math.sqrt(3) / 4 * a0 ** 2
+    return {"dE_hcp_meV_per_atom": 1000 * d_hcp, "dE_dhcp_meV_per_atom": 1000 * d_dhcp,
+            "gamma_isf_mJ_m2": (d_hcp + 2 * d_dhcp) / area * J_PER_EV_A2, "gamma_esf_mJ_m2": 4 * d_dhcp / area * J_PER_EV_A2,
+            "gamma_tb_mJ_m2": 2 * d_dhcp / area * J_PER_EV_A2,
+            "method": "ANNNI to second-neighbour layers from fcc/hcp/dhcp energies (ideal stacking, unrelaxed)"}
+
+
+def faults(folder: Path, a0: float) -> dict:
+    kpts = fault_kpts(a0)
+    frames = {name: compute(f"fault/{name}", stacking_cell(steps, a0), "fault", folder, kpts=kpts) for name, (steps, _) in FAULTS.items()}
+    return fault_energies(frames, a0)
+
+
+def fault_energies(frames: dict, a0: float) -> dict:
+    area = math.sqrt(3) / 4 * a0 ** 2  # (111) area of the 1x1 hexagonal cell: (a0/sqrt 2)^2 sqrt(3)/2
+    e_fcc = {k: f.get_potential_energy() / len(f) for k, f in frames.items() if k.startswith("perfect")}
+    if "perfect_12" not in e_fcc:
+        return {}
+    out = {"a0_A": a0, "area_A2": area, "e_fcc_eV_per_atom": e_fcc, "relaxed": False, "faults": {}}
+    for name, (steps, count) in FAULTS.items():
+        if count and name in frames:
+            e = frames[name].get_potential_energy()
+            gammas = {ref: (e - len(steps) * e_ref) / (count * area) * J_PER_EV_A2 for ref, e_ref in e_fcc.items()}
+            out["faults"][name] = {"layers": len(steps), "faults_per_cell": count, "gamma_mJ_m2": gammas["perfect_12"],
+                                   "gamma_vs_perfect_9_mJ_m2": gammas.get("perfect_9")}
+    return out
+
+
+def strained(atoms: Atoms, rng, max_strain=0.03, rattle=0.05) -> Atoms:
+    eps = rng.uniform(-max_strain, max_strain, (3, 3))
+    eps = (eps + eps.T) / 2
+    out = atoms.copy()
+    out.set_cell(out.cell @ (np.eye(3) + eps), scale_atoms=True)
+    out.positions += rng.normal(0, rattle, out.positions.shape)
+    return out
+
+
+def bulk_cells(folder: Path, a0: float) -> None:
+    rng = np.random.default_rng(2024)
+    ni4 = bulk("Ni", "fcc", a=a0, cubic=True)
+    ni3al = bulk("Ni", "fcc", a=a0 * 1.013, cubic=True)  # PBE a(Ni3Al)/a(Ni) ~ 3.57/3.52
+    ni3al.symbols[0] = "Al"
+    ni8 = ni4.repeat((2, 1, 1))
+    plan = [("bulk_ni", ni4, 6, 0.1), ("bulk_ni3al", ni3al, 4, 0.1), ("bulk_ni8", ni8, 2, 0.08)]
+    cells = [(f"{kind}/{k}", kind, strained(base, rng, rattle=rattle * rng.uniform(0.3, 1)))
+             for kind, base, n, rattle in plan for k in range(n)]
+    for name, kind, atoms in cells:  # drawn first, so every cell is the same whatever finished before
+        compute(name, atoms, kind, folder)
+
+
+def collect(folder: Path, summary: dict) -> None:
+    frames = [read(p) for p in sorted((folder / "configs").glob("*/*.extxyz"))]
+    frames = [f for f in frames if f.info["config_type"] != "conv"]  # settings tests, other cutoffs / k-meshes
+    write(folder / "ni_pbe.extxyz", frames, format="extxyz")
+    a0 = summary.get("eos", {}).get("a0_A")
+    fault_frames = {p.stem: read(p) for p in (folder / "configs" / "fault").glob("*.extxyz")}
+    if a0 and fault_frames:
+        summary["faults"] = fault_energies(fault_frames, a0)
+    poly_frames = {p.stem: read(p) for p in (folder / "configs" / "polytype").glob("*.extxyz")}
+    if a0 and poly_frames:
+        summary["annni"] = annni(poly_frames, a0)
+    settings = {"code": "GPAW (plane waves)", "xc": "PBE", "spin_polarized": True, "ecut_eV": ECUT_EV,
+                "kpoint_density_per_A": KDENSITY, "kpoint_mesh": "Gamma-centred, n_i = ceil(2 pi density |b_i|)",
+                "smearing": f"Marzari-Vanderbilt {SMEARING_EV} eV", "energy": "free energy (force consistent)",
+                "initial_magmom_muB": {"Ni": 0.7, "Al": 0.0}}
+    summary["settings"] = settings
+    summary["frames"] = {t: sum(f.info["config_type"] == t for f in frames) for t in dict.fromkeys(f.info["config_type"] for f in frames)}
+    (folder / "ni_pbe_faults.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"collected {len(frames)} frames -> {folder / 'ni_pbe.extxyz'}: {summary['frames']}", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--collect", action="store_true", help="only collect finished configurations")
+    args = ap.parse_args()
+    folder = args.out
+    folder.mkdir(parents=True, exist_ok=True)
+    summary = {}
+    if not args.collect:
+        summary["eos"] = lattice_parameter(folder)
+        polytypes(folder, summary["eos"]["a0_A"])  # cheap cells first: a fault-energy estimate within the hour
+        faults(folder, summary["eos"]["a0_A"])  # then the planar-fault cells: the dataset's main purpose
+        summary["convergence"] = convergence(folder)
+        bulk_cells(folder, summary["eos"]["a0_A"])
+    else:
+        try:
+            summary = {k: v for k, v in json.loads((folder / "ni_pbe_faults.json").read_text()).items() if k in ("convergence", "eos")}
+        except (OSError, ValueError):
+            pass
+        eos_frames = sorted((folder / "configs" / "eos_ni").glob("*.extxyz"))
+        if len(eos_frames) == len(EOS_A):
+            frames = [read(p) for p in eos_frames]
+            v0, e0, b = EquationOfState([f.get_volume() for f in frames], [f.get_potential_energy() for f in frames],
+                                        eos="birchmurnaghan").fit()
+            summary["eos"] = {"a0_A": (4 * v0) ** (1 / 3), "B_GPa": b * 160.21766, "E0_eV_per_atom": e0,
+                              "magmom_muB_per_atom": frames[2].info["magmom_muB"]}
+    collect(folder, summary)
+
+
+if __name__ == "__main__":
+    main()
