@@ -1,4 +1,5 @@
-"""Command line: `pylmp run|render STUDY`, `pylmp analyze DUMP ...`, `pylmp report RUN_DIR`, `pylmp potentials [list|show NAME]`.
+"""Command line: `pylmp run|render STUDY`, `pylmp analyze DUMP ...`, `pylmp report RUN_DIR`, `pylmp potentials [list|show NAME]`,
+`pylmp dataset summary FILE`.
 
 Every user-facing failure is one line `error: ...` and exit code 2; nothing already computed is removed.
 """
@@ -39,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     ana.add_argument("--render", action="store_true", help="also an OVITO picture of the last frame (<stem>.render.png)")
     rep = sub.add_parser("report", help="(re)write report.md and report.html of a finished study folder")
     rep.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a study's output folder (holds results.json)")
+    ds = sub.add_parser("dataset", help="summary of a DFT dataset (extxyz, OUTCAR, vasprun.xml) read through ASE")
+    ds.add_argument("action", choices=["summary"])
+    ds.add_argument("file", type=Path, metavar="FILE")
+    ds.add_argument("--json", action="store_true", help="print JSON instead of the text table")
     pot = sub.add_parser("potentials", help="list the potentials registry or show one entry")
     pot.add_argument("action", nargs="?", choices=["list", "show"], default="list")
     pot.add_argument("name", nargs="?")
@@ -69,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "analyze":
             from pylmp import analyze
             analyze.analyze_dumps(args.dumps, analyze.parse_names(args.what), args.out, args.render)
+            return 0
+        if args.command == "dataset":
+            from pylmp import datasets
+            print(datasets.summarize_file(args.file, args.json))
             return 0
         if args.command == "potentials":
             _potentials(args)
