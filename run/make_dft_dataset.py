@@ -60,7 +60,7 @@ def gpaw_calc(atoms: Atoms, label: Path, ecut=ECUT_EV, kdensity=KDENSITY, kpts=N
     kpts = kpts or tuple(int(k) for k in kptdensity2monkhorstpack(atoms, kdensity, even=False))
     calc = GPAW(mode=PW(ecut), xc="PBE", kpts={"size": kpts, "gamma": True},
                 occupations={"name": "marzari-vanderbilt", "width": SMEARING_EV},
-                convergence={"energy": 1e-5, "density": 1e-4},  # energy: eV per valence electron
+                convergence={"energy": 1e-5, "density": 3e-5},  # energy: eV per valence electron
                 txt=f"{label}.txt")
     return calc, kpts
 
@@ -108,7 +108,8 @@ def convergence(folder: Path) -> dict:
 
 
 def lattice_parameter(folder: Path) -> dict:
-    frames = [compute(f"eos_ni/a{a:.3f}", bulk("Ni", "fcc", a=a), "eos_ni", folder) for a in EOS_A]
+    kpts = tuple(int(k) for k in kptdensity2monkhorstpack(bulk("Ni", "fcc", a=3.52), KDENSITY, even=False))  # one mesh for all
+    frames = [compute(f"eos_ni/a{a:.3f}", bulk("Ni", "fcc", a=a), "eos_ni", folder, kpts=kpts) for a in EOS_A]
     eos = EquationOfState([f.get_volume() for f in frames], [f.get_potential_energy() for f in frames], eos="birchmurnaghan")
     v0, e0, b = eos.fit()
     return {"a0_A": (4 * v0) ** (1 / 3), "B_GPa": b * 160.21766, "E0_eV_per_atom": e0,
