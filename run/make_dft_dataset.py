@@ -1,13 +1,13 @@
 """Spin-polarized PBE (GPAW, plane waves) for the project's small Ni / Ni3Al dataset; run by run/make_dft_dataset.
 
 Stages, in the order they run (each configuration is one file configs/<name>.extxyz; an existing file is kept):
-  eos_ni/  1-atom fcc Ni at 7 lattice parameters: the PBE a0 (Birch-Murnaghan) used by every cell below
-  fault/   hexagonal 1x1 cells of close-packed (111) layers, one atom per layer, ideal fcc spacing at a0:
-           periodic stacking sequences - perfect fcc (9 and 12 layers), intrinsic fault (11), extrinsic fault
-           (10), twin (12 layers, two boundaries). All share one k-mesh (in-plane from the density, 2 along c).
-           Before them, the short polytypes fcc/hcp/dhcp (3, 2, 4 layers): the same fault energies in the
-           axial Ising (ANNNI) approximation, a cheap second route.
-  conv/    1-atom fcc Ni: plane-wave cutoff and k-point density, energy per atom against the tightest setting
+  eos_ni/    1-atom fcc Ni at 5 lattice parameters, one k-mesh: the PBE a0 (Birch-Murnaghan) used below
+  polytype/  fcc, hcp, dhcp stackings (3, 2, 4 layers) in the hexagonal 1x1 (111) cell: the planar-fault energies
+             in the axial Ising (ANNNI) approximation, a cheap first route
+  conv/      1-atom fcc Ni: plane-wave cutoff and k-point density, energy per atom against the tightest setting
+  fault/     hexagonal 1x1 cells of close-packed (111) layers, one atom per layer, ideal fcc spacing at a0:
+             periodic stacking sequences - perfect fcc (12 and 9 layers), intrinsic fault (11), extrinsic fault
+             (10), twin (12 layers, two boundaries). All share one k-mesh (in-plane from the density, 2 along c).
   bulk_ni/, bulk_ni3al/, bulk_ni8/   strained (up to 3 %) and rattled 4- and 8-atom cells, seeded
 Then collect: ni_pbe.extxyz (every finished frame, config_type in info) and ni_pbe_faults.json.
 
@@ -219,16 +219,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--collect", action="store_true", help="only collect finished configurations")
+    ap.add_argument("--only", choices=["eos", "polytype", "conv", "fault", "bulk"], help="compute one stage only (a0 from eos)")
     args = ap.parse_args()
     folder = args.out
     folder.mkdir(parents=True, exist_ok=True)
     summary = {}
     if not args.collect:
-        summary["eos"] = lattice_parameter(folder)
-        polytypes(folder, summary["eos"]["a0_A"])  # cheap cells first: a fault-energy estimate within the hour
-        faults(folder, summary["eos"]["a0_A"])  # then the planar-fault cells: the dataset's main purpose
-        summary["convergence"] = convergence(folder)
-        bulk_cells(folder, summary["eos"]["a0_A"])
+        stages = [args.only] if args.only else ["eos", "polytype", "conv", "fault", "bulk"]
+        if "conv" in stages:  # needs no a0
+            summary["convergence"] = convergence(folder)
+        if stages != ["conv"]:
+            summary["eos"] = lattice_parameter(folder)
+        if "polytype" in stages:  # cheap cells first: a fault-energy estimate early
+            polytypes(folder, summary["eos"]["a0_A"])
+        if "fault" in stages:  # then the planar-fault cells: the dataset's main purpose
+            faults(folder, summary["eos"]["a0_A"])
+        if "bulk" in stages:
+            bulk_cells(folder, summary["eos"]["a0_A"])
     else:
         try:
             summary = {k: v for k, v in json.loads((folder / "ni_pbe_faults.json").read_text()).items() if k in ("convergence", "eos")}
