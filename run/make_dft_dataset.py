@@ -95,16 +95,26 @@ def compute(name: str, atoms: Atoms, config_type: str, folder: Path, **calc_kw) 
 
 def convergence(folder: Path) -> dict:
     ni = bulk("Ni", "fcc", a=3.52)
-    rows = {}
     for ecut in CONV_ECUTS:
-        rows[f"ecut{ecut:.0f}_k{KDENSITY}"] = compute(f"conv/ecut{ecut:.0f}_k{KDENSITY}", ni, "conv", folder, ecut=ecut)
+        compute(f"conv/ecut{ecut:.0f}_k{KDENSITY}", ni, "conv", folder, ecut=ecut)
     for kd in CONV_KDENSITIES:
         if kd != KDENSITY:
-            rows[f"ecut{ECUT_EV:.0f}_k{kd}"] = compute(f"conv/ecut{ECUT_EV:.0f}_k{kd}", ni, "conv", folder, kdensity=kd)
-    e = {k: a.get_potential_energy() for k, a in rows.items()}
-    return {"energy_per_atom_eV": e,
-            "ecut_error_meV_per_atom": 1000 * (e[f"ecut{ECUT_EV:.0f}_k{KDENSITY}"] - e[f"ecut{max(CONV_ECUTS):.0f}_k{KDENSITY}"]),
-            "k_error_meV_per_atom": 1000 * (e[f"ecut{ECUT_EV:.0f}_k{KDENSITY}"] - e[f"ecut{ECUT_EV:.0f}_k{max(CONV_KDENSITIES)}"])}
+            compute(f"conv/ecut{ECUT_EV:.0f}_k{kd}", ni, "conv", folder, kdensity=kd)
+    return convergence_summary(folder)
+
+
+def convergence_summary(folder: Path) -> dict:
+    """Energy per atom of 1-atom fcc Ni (a = 3.52 A) at each setting, and the error of the chosen one against the
+    tightest cutoff and k-point density computed so far."""
+    e = {p.stem: read(p).get_potential_energy() for p in sorted((folder / "configs" / "conv").glob("*.extxyz"))}
+    chosen = f"ecut{ECUT_EV:.0f}_k{KDENSITY}"
+    out = {"energy_per_atom_eV": e}
+    tight_ecut, tight_k = f"ecut{max(CONV_ECUTS):.0f}_k{KDENSITY}", f"ecut{ECUT_EV:.0f}_k{max(CONV_KDENSITIES)}"
+    if chosen in e and tight_ecut in e:
+        out["ecut_error_meV_per_atom"] = 1000 * (e[chosen] - e[tight_ecut])
+    if chosen in e and tight_k in e:
+        out["k_error_meV_per_atom"] = 1000 * (e[chosen] - e[tight_k])
+    return out
 
 
 def lattice_parameter(folder: Path) -> dict:
@@ -241,6 +251,8 @@ def main() -> None:
             summary = {k: v for k, v in json.loads((folder / "ni_pbe_faults.json").read_text()).items() if k in ("convergence", "eos")}
         except (OSError, ValueError):
             pass
+        if (folder / "configs" / "conv").is_dir():
+            summary["convergence"] = convergence_summary(folder)
         eos_frames = sorted((folder / "configs" / "eos_ni").glob("*.extxyz"))
         if len(eos_frames) == len(EOS_A):
             frames = [read(p) for p in eos_frames]
