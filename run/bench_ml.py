@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Timing benchmark (not a test): NVE MD of fcc Ni with ML models on CPU, three ways into the same model.
 
-  .venv/bin/python run/bench_ml.py [--sizes 108 500 2048 4000] [--steps 5] [--warmup 2] [--chgnet-max 2048]
+  .venv/bin/python run/bench_ml.py [--sizes 108 500 2048 4000] [--steps 3] [--warmup 1] [--max-step-s 20]
 
 Routes (one torch thread each, as LAMMPS ranks and the plugin use by default):
   plugin   sevennet-0      LAMMPS in-process, pair_style pylmp/torch (the C++ plugin, deployed TorchScript)
@@ -99,9 +99,11 @@ def table(rows: list[dict], sizes: list[int]) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[108, 500, 2048, 4000], help="atoms (4 k^3)")
-    ap.add_argument("--steps", type=int, default=5, help="timed MD steps per measurement")
-    ap.add_argument("--warmup", type=int, default=2, help="untimed MD steps first (model load, first calls)")
-    ap.add_argument("--chgnet-max", type=int, default=2048, help="largest cell for CHGNet (slowest route)")
+    ap.add_argument("--steps", type=int, default=3, help="timed MD steps per measurement")
+    ap.add_argument("--warmup", type=int, default=1, help="untimed MD steps first (model load, first calls)")
+    ap.add_argument("--chgnet-max", type=int, default=2048, help="largest cell for CHGNet")
+    ap.add_argument("--max-step-s", type=float, default=20.0,
+                    help="a route slower than this per step skips the larger sizes (keeps the whole run to minutes)")
     ap.add_argument("--routes", nargs="+", default=[f"{k} {n}" for k, n in ROUTES], help="subset, e.g. 'plugin sevennet-0'")
     ap.add_argument("--out", type=Path, default=paths.ROOT / "runs/bench_ml/bench.json")
     args = ap.parse_args()
@@ -110,12 +112,13 @@ def main() -> int:
     print(f"bench_ml: commit {commit}, plugin built {time.ctime(plugin.stat().st_mtime) if plugin.exists() else 'missing'}, "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}, "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
-    rows = []
+    rows, too_slow = [], set()
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
             atoms = cell(n)
             for kind, name in ROUTES:
-                if f"{kind} {name}" not in args.routes or (name == "chgnet" and len(atoms) > args.chgnet_max):
+                route = f"{kind} {name}"
+                if route not in args.routes or route in too_slow or (name == "chgnet" and len(atoms) > args.chgnet_max):
                     continue
                 seconds = (ase_md(atoms, name, args.warmup, args.steps) if kind == "ase"
                            else lammps_md(atoms, name, args.warmup, args.steps, Path(tmp)))
@@ -123,6 +126,8 @@ def main() -> int:
                              "atom_steps_per_s": len(atoms) * args.steps / seconds})
                 print(f"  {kind:>6} {name:<15} {len(atoms):>5} atoms: {seconds / args.steps:8.3f} s/step, "
                       f"{rows[-1]['atom_steps_per_s']:10.4g} atom-steps/s", flush=True)
+                if seconds / args.steps > args.max_step_s:
+                    too_slow.add(route)
     print("\natom-steps/s (higher is better); ratios of the plugin to the model's own ASE MD and to the bridge")
     print(table(rows, [len(cell(n)) for n in args.sizes]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
