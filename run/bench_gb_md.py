@@ -69,8 +69,8 @@ def run(folder: Path, np: int) -> dict:
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"error: mpirun -np {np} failed (exit {proc.returncode}); see {folder / log}")
-    loops = LOOP.findall((folder / log).read_text())
-    seconds, _, steps, atoms = loops[-1]  # the last run of the input is the NPT anneal
+    loops = [x for x in LOOP.findall((folder / log).read_text()) if int(x[2]) > 0]
+    seconds, _, steps, atoms = loops[-1]  # the last run with steps is the NPT anneal (a `run 0` writes the dump)
     return {"np": np, "wall_s": wall, "md_s": float(seconds), "steps": int(steps), "atoms": int(atoms),
             "rank_peak_kb": sorted(peak.values())}
 
