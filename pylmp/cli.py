@@ -1,5 +1,5 @@
 """Command line: `pylmp run|render STUDY`, `pylmp analyze DUMP ...`, `pylmp report RUN_DIR`, `pylmp potentials [list|show NAME]`,
-`pylmp dataset summary FILE`.
+`pylmp dataset summary|split FILE`.
 
 Every user-facing failure is one line `error: ...` and exit code 2; nothing already computed is removed.
 """
@@ -40,10 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     ana.add_argument("--render", action="store_true", help="also an OVITO picture of the last frame (<stem>.render.png)")
     rep = sub.add_parser("report", help="(re)write report.md and report.html of a finished study folder")
     rep.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a study's output folder (holds results.json)")
-    ds = sub.add_parser("dataset", help="summary of a DFT dataset (extxyz, OUTCAR, vasprun.xml) read through ASE")
-    ds.add_argument("action", choices=["summary"])
+    ds = sub.add_parser("dataset", help="summary or train/valid/test split of a DFT dataset (extxyz, OUTCAR, vasprun.xml; ASE)")
+    ds.add_argument("action", choices=["summary", "split"])
     ds.add_argument("file", type=Path, metavar="FILE")
-    ds.add_argument("--json", action="store_true", help="print JSON instead of the text table")
+    ds.add_argument("--json", action="store_true", help="summary: print JSON instead of the text table")
+    ds.add_argument("--out", type=Path, metavar="DIR", help="split: folder for train/valid/test.extxyz and split.json")
+    ds.add_argument("--seed", type=int, default=0, help="split: random seed (per config_type draws)")
     pot = sub.add_parser("potentials", help="list the potentials registry or show one entry")
     pot.add_argument("action", nargs="?", choices=["list", "show"], default="list")
     pot.add_argument("name", nargs="?")
@@ -77,7 +79,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "dataset":
             from pylmp import datasets
-            print(datasets.summarize_file(args.file, args.json))
+            if args.action == "summary":
+                print(datasets.summarize_file(args.file, args.json))
+                return 0
+            parts = datasets.write_split(args.file, args.out or Path(args.file).with_suffix(""), seed=args.seed)
+            print(", ".join(f"{k} {len(v)}" for k, v in parts.items()) + f" frames -> {args.out or Path(args.file).with_suffix('')}")
             return 0
         if args.command == "potentials":
             _potentials(args)

@@ -159,3 +159,17 @@ def summarize_file(path: str | Path, as_json: bool = False) -> str:
     frames = read_frames(path, require=("energy", "forces"))
     s = summary(frames, str(path))
     return json.dumps(s, indent=2) if as_json else format_summary(s)
+
+
+def write_split(path: str | Path, out: str | Path, fractions=(0.8, 0.1, 0.1), seed: int = 0) -> dict[str, list[int]]:
+    """train/valid/test.extxyz under `out` plus split.json (the frame indices, the seed), for training codes."""
+    from ase.io import write
+
+    frames = read_frames(path)
+    parts = split(frames, fractions, seed)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, idx in parts.items():
+        write(out / f"{name}.extxyz", [frames[i] for i in idx], format="extxyz")
+    (out / "split.json").write_text(json.dumps({"source": str(path), "seed": seed, "fractions": list(fractions), **parts}, indent=1) + "\n")
+    return parts
