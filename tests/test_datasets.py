@@ -118,3 +118,39 @@ def test_cli_summary(run_cli, dataset, tmp_path):
     assert code == 0 and json.loads(out)["config_types"]["lone"]["frames"] == 1
     code, out, err = run_cli("dataset", "summary", tmp_path / "nope.extxyz")
     assert code == 2 and err.startswith("error: dataset") and len(err.strip().splitlines()) == 1
+
+
+def test_committed_pbe_dataset():
+    """data/dft (run/make_dft_dataset): every frame labelled, and the JSON's numbers recomputed from the frames."""
+    from ase.eos import EquationOfState
+
+    folder = Path(__file__).resolve().parent.parent / "data" / "dft"
+    frames = datasets.read_frames(folder / "ni_pbe.extxyz", require=("energy", "forces", "stress"))
+    info = json.loads((folder / "ni_pbe_faults.json").read_text())
+    assert info["settings"]["xc"] == "PBE" and info["settings"]["spin_polarized"]
+    assert {f.info["ecut_eV"] for f in frames} == {info["settings"]["ecut_eV"]}
+    eos = [f for f in frames if f.info["config_type"] == "eos_ni"]
+    v0, _, b = EquationOfState([f.get_volume() for f in eos], [f.get_potential_energy() for f in eos], eos="birchmurnaghan").fit()
+    a0 = (4 * v0) ** (1 / 3)
+    assert a0 == pytest.approx(info["eos"]["a0_A"], abs=1e-6)
+    # PBE puts fcc Ni at ~3.52 A, a ferromagnet of ~0.6 muB (experiment: 3.52 A, 0.6 muB)
+    assert 3.50 < a0 < 3.55 and 0.5 < eos[2].info["magmom_muB"] < 0.7
+    # fcc stacked ABC in the hexagonal (111) cell at a0 is the crystal of the 1-atom cells: same energy per atom
+    # to the k-mesh difference (a few meV), the eos fit's minimum
+    poly = {f.info["name"].split("/")[1]: f for f in frames if f.info["config_type"] == "polytype"}
+    assert poly["fcc_3"].get_potential_energy() / 3 == pytest.approx(info["eos"]["E0_eV_per_atom"], abs=0.005)
+    # ANNNI fault energies from the polytype frames: (dE_hcp + 2 dE_dhcp)/A, A = sqrt(3)/4 a0^2
+    e = {k: f.get_potential_energy() / len(f) for k, f in poly.items()}
+    area = np.sqrt(3) / 4 * a0 ** 2
+    isf = (e["hcp_2"] - e["fcc_3"] + 2 * (e["dhcp_4"] - e["fcc_3"])) / area * 16021.766
+    assert isf == pytest.approx(info["annni"]["gamma_isf_mJ_m2"], rel=1e-6)
+    assert 80 < isf < 200  # published DFT-PBE values for Ni: ~110-140 mJ/m^2 (experiment ~125)
+
+
+def test_cli_split_writes_parts(run_cli, dataset, tmp_path):
+    code, out, err = run_cli("dataset", "split", dataset, "--out", tmp_path / "parts", "--seed", 3)
+    assert code == 0 and "train 28, valid 3, test 3" in out, err
+    saved = json.loads((tmp_path / "parts" / "split.json").read_text())
+    assert saved["train"] == datasets.split(datasets.read_frames(dataset), seed=3)["train"]
+    train = datasets.read_frames(tmp_path / "parts" / "train.extxyz")
+    assert len(train) == len(saved["train"]) and datasets.config_types(train).count("lone") == 1
