@@ -2,9 +2,11 @@
 
 Labels: ASE's EMT calculator (Ni and Al parameters built in) on rattled and strained 32-atom fcc Ni and
 random Ni-Al cells. The models only need to be smooth, non-trivial Ni-Al potentials for the plugin tests
-(plugin == nequip's own ASE calculator), not accurate ones, so a few epochs of ~1 minute in all suffice.
+(plugin == nequip's own ASE calculator), not accurate ones, so a few epochs suffice.
 
     .venv/bin/python run/train_test_models.py      # writes potentials/test_models/{nequip,allegro}-tiny.nequip.zip
+The committed files: nequip-tiny with the defaults (40 frames, 10 epochs), allegro-tiny with
+`--models allegro --frames 60 --epochs 20`; each took 3-5 minutes on the (busy) 2-core VM.
 Configs: run/train_test_models.{nequip,allegro}.yaml. The checkpoint is packaged with `nequip-package`, which
 stores the model with a sample of its data, so `nequip-compile` and nequip's ASE calculator work from the
 package alone (a bare checkpoint points at the training file, which is not kept).
