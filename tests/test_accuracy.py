@@ -17,7 +17,7 @@ from pylmp import potentials
 MU = {"Al": -1.3, "Ni": 0.4}  # per-element offsets added to the labels (a DFT code's own energy zero)
 STUDY = """
 workflow: accuracy
-material: {{composition: {{Ni: 100}}}}
+material: {{composition: {{Ni: 75, Al: 25}}}}
 potentials: [{potentials}]
 settings: {{dataset: {dataset}, energy_reference: {reference}}}
 """
@@ -143,3 +143,20 @@ def test_bad_datasets(study_file, run_cli, tmp_path, case, expected):
     code, _, err = run_cli("run", study, "--out", tmp_path / "out")
     assert code == 2 and expected in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_frame_selection(dataset, study_file, run_cli, tmp_path):
+    tmp, _ = dataset
+    text = STUDY.format(potentials="NiAlH_jea", dataset=tmp / "labels.extxyz", reference="fit")
+    # material.composition names the elements studied: the two Ni3Al frames are left out for pure Ni
+    code, _, err = run_cli("run", study_file(text.replace("{Ni: 75, Al: 25}", "{Ni: 100}"), "ni"), "--out", tmp_path / "ni")
+    assert code == 0, err
+    res = read_results(tmp_path / "ni")["NiAlH_jea"]
+    assert res["frames"] == 4 and res["frames_left_out"] == 2 and set(res["by_config_type"]) == {"ni", "rotated"}
+    code, _, err = run_cli("run", study_file(text.replace("reference: fit", "reference: fit, config_types: [ni3al]"), "sel"),
+                           "--out", tmp_path / "sel")
+    assert code == 0, err
+    assert read_results(tmp_path / "sel")["NiAlH_jea"]["frames"] == 2
+    code, _, err = run_cli("run", study_file(text.replace("reference: fit", "reference: fit, config_types: [ni3al, bulk]"), "typo"),
+                           "--out", tmp_path / "typo")
+    assert code == 2 and "config_types names bulk, which labels.extxyz does not hold" in err

@@ -23,7 +23,7 @@ from pylmp.analysis import plotting
 from pylmp.errors import PylmpError
 from pylmp.launch import Task
 
-DEFAULTS = {"dataset": "", "energy_reference": "fit"}
+DEFAULTS = {"dataset": "", "energy_reference": "fit", "config_types": []}  # [] = every frame
 REFERENCES = ("fit", "none")
 BAR_TO_GPA = 1e-4
 VOIGT = ["xx", "yy", "zz", "yz", "xz", "xy"]
@@ -41,11 +41,31 @@ def _frames(path: Path, mtime: float):
 
 
 def frames(study):
+    """The dataset's frames, those of settings.config_types only when it names some."""
     path = dataset_path(study)
     if not study.settings["dataset"] or not path.is_file():
         raise PylmpError(f"{study.source}: settings.dataset {str(path) if study.settings['dataset'] else '(not set)'} not found; "
                          "give the path of an extxyz/OUTCAR/vasprun.xml file with energies and forces, relative to the study file")
-    return _frames(path, path.stat().st_mtime)
+    data = _frames(path, path.stat().st_mtime)
+    wanted = study.settings["config_types"]
+    if wanted:
+        wanted = [str(t) for t in ([wanted] if isinstance(wanted, str) else wanted)]
+        present = datasets.config_types(data)
+        missing = [t for t in wanted if t not in present]
+        if missing:
+            raise PylmpError(f"{study.source}: settings.config_types names {', '.join(missing)}, which {path.name} does not hold; "
+                             f"it holds {', '.join(dict.fromkeys(present))}")
+        data = [f for f, t in zip(data, present) if t in wanted]
+    # material.composition names the elements studied: frames holding others are left out (counted in results)
+    mine = [f for f in data if set(f.get_chemical_symbols()) <= set(study.present_elements)]
+    if not mine:
+        raise PylmpError(f"{study.source}: no frame of {path.name} is made of {'-'.join(study.present_elements)} alone "
+                         f"(it holds {' '.join(datasets.elements(data))}); list those elements in material.composition")
+    return mine
+
+
+def left_out(study) -> int:
+    return len(_frames(dataset_path(study), dataset_path(study).stat().st_mtime)) - len(frames(study))
 
 
 def check(study) -> None:
@@ -155,7 +175,7 @@ def analyze(study, results) -> dict:
         **metrics(parity, np.ones(len(data))),
         "by_config_type": {t: metrics(parity, np.array(types) == t) for t in dict.fromkeys(types)},
         "energy_reference": study.settings["energy_reference"], "energy_shift_eV": shift,
-        "dataset": str(dataset_path(study)), "parity": parity,
+        "dataset": str(dataset_path(study)), "frames_left_out": left_out(study), "parity": parity,
     }
 
 
