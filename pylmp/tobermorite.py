@@ -83,9 +83,9 @@ def density(formula: str, z: int, volume_A3: float) -> float:
 
 
 def from_cif(path: str | Path, reference: str, tolerance: float = 0.01) -> Atoms:
-    """The crystal of a CIF (all sites of the space group expanded by ASE), checked against a published cell:
-    a, b, c within `tolerance` (fraction) and angles within 0.5 degrees, whichever axis setting the CIF uses
-    for the same lattice is not accepted silently."""
+    """The crystal of a CIF (every site of the space group expanded by ASE), checked against a published cell:
+    a, b, c within `tolerance` (fraction) and angles within 0.5 degrees. A CIF in another axis setting of the
+    same lattice is refused too: it would swap the chain direction b with a."""
     from ase.io import read
 
     ref = published(reference)
