@@ -42,6 +42,21 @@ struct Graph {
   std::vector<double> vec;         // [E x 3] x_neighbour - x_centre of the actual images
   int64_t num_nodes() const { return (int64_t) species.size(); }
   int64_t num_edges() const { return (int64_t) vec.size() / 3; }
+  // CPU tensor views of the arrays above (from_blob does not copy; the graph outlives every model call)
+  torch::Tensor species_view() const { return view(species.data(), {num_nodes()}); }
+  torch::Tensor pos_view() const { return view(pos.data(), {num_nodes(), 3}); }
+  torch::Tensor edge_index_view() const { return view(edge_index.data(), {2, num_edges()}); }
+  torch::Tensor vec_view() const { return view(vec.data(), {num_edges(), 3}); }
+
+ private:
+  static torch::Tensor view(const int64_t *data, at::IntArrayRef shape)
+  {
+    return torch::from_blob(const_cast<int64_t *>(data), shape, torch::TensorOptions().dtype(torch::kInt64));
+  }
+  static torch::Tensor view(const double *data, at::IntArrayRef shape)
+  {
+    return torch::from_blob(const_cast<double *>(data), shape, torch::TensorOptions().dtype(torch::kFloat64));
+  }
 };
 
 struct Result {

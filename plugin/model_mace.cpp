@@ -27,17 +27,14 @@ class MaceRunner : public ModelRunner {
 
   void compute(const Graph &g, bool want_atom_energy, Result &out) override
   {
-    const int64_t nnodes = g.num_nodes(), nedges = g.num_edges();
+    const int64_t nnodes = g.num_nodes();
     const auto i64 = torch::TensorOptions().dtype(torch::kInt64);
     const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
-    torch::Tensor pos = torch::from_blob(const_cast<double *>(g.pos.data()), {nnodes, 3}, f64);
-    torch::Tensor edges = torch::from_blob(const_cast<int64_t *>(g.edge_index.data()), {2, nedges}, i64);
-    torch::Tensor vec = torch::from_blob(const_cast<double *>(g.vec.data()), {nedges, 3}, f64);
+    torch::Tensor pos = g.pos_view(), edges = g.edge_index_view(), vec = g.vec_view();
     torch::Tensor centre = edges[0], neighbour = edges[1];
     // receiver = centre: vector x_centre - x_neighbour = -vec
     torch::Tensor shift = -vec - (pos.index_select(0, centre) - pos.index_select(0, neighbour));
-    torch::Tensor species = torch::from_blob(const_cast<int64_t *>(g.species.data()), {nnodes}, i64);
-    torch::Tensor node_attrs = torch::one_hot(species, (int64_t) elements.size()).to(dtype);
+    torch::Tensor node_attrs = torch::one_hot(g.species_view(), (int64_t) elements.size()).to(dtype);
     torch::Tensor local_or_ghost = torch::zeros({nnodes}, f64);
     local_or_ghost.narrow(0, 0, g.nlocal).fill_(1.0);
 

@@ -33,11 +33,8 @@ class NequipAotiRunner : public ModelRunner {
 
   void compute(const Graph &g, bool want_atom_energy, Result &out) override
   {
-    const int64_t nnodes = g.num_nodes(), nedges = g.num_edges();
-    const auto i64 = torch::TensorOptions().dtype(torch::kInt64);
     const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
-    torch::Tensor pos = torch::from_blob(const_cast<double *>(g.pos.data()), {nnodes, 3}, f64);
-    torch::Tensor edges = torch::from_blob(const_cast<int64_t *>(g.edge_index.data()), {2, nedges}, i64);
+    torch::Tensor pos = g.pos_view(), edges = g.edge_index_view();
     std::vector<torch::Tensor> args;
     for (const auto &name : inputs) {
       if (name == "pos") {
@@ -45,13 +42,12 @@ class NequipAotiRunner : public ModelRunner {
       } else if (name == "edge_index") {
         args.push_back(edges.to(device));
       } else if (name == "atom_types") {
-        args.push_back(torch::from_blob(const_cast<int64_t *>(g.species.data()), {nnodes}, i64).to(device));
+        args.push_back(g.species_view().to(device));
       } else if (name == "cell") {
         args.push_back(torch::eye(3, f64).reshape({1, 3, 3}).to(device, dtype));
       } else if (name == "edge_cell_shift") {
         // with cell = identity the shift is the image offset in Angstrom: vec - (pos_j - pos_i)
-        torch::Tensor vec = torch::from_blob(const_cast<double *>(g.vec.data()), {nedges, 3}, f64);
-        torch::Tensor shift = vec - (pos.index_select(0, edges[1]) - pos.index_select(0, edges[0]));
+        torch::Tensor shift = g.vec_view() - (pos.index_select(0, edges[1]) - pos.index_select(0, edges[0]));
         args.push_back(shift.to(device, dtype));
       } else {
         throw ModelError(family + " package needs input '" + name + "', which pair_style pylmp/torch "
@@ -66,7 +62,7 @@ class NequipAotiRunner : public ModelRunner {
         out.energy = e_local.sum().item<double>();
         if (want_atom_energy) out.atom_energy = e_local;
       } else if (outputs[k] == "forces") {
-        out.node_forces = t.reshape({nnodes, 3});
+        out.node_forces = t.reshape({g.num_nodes(), 3});
       } else if (outputs[k] == "virial") {
         const double *w = t.data_ptr<double>();    // [1, 3, 3]
         out.has_virial = true;

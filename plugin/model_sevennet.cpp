@@ -42,20 +42,14 @@ class SevenNetRunner : public ModelRunner {
 
   void compute(const Graph &g, bool want_atom_energy, Result &out) override
   {
-    const int64_t nnodes = g.num_nodes(), nedges = g.num_edges();
     const auto i64 = torch::TensorOptions().dtype(torch::kInt64);
-    const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
-    // from_blob does not copy; the graph outlives this call
-    auto *species = const_cast<int64_t *>(g.species.data());
-    auto *edges = const_cast<int64_t *>(g.edge_index.data());
-    auto *vec = const_cast<double *>(g.vec.data());
-    torch::Tensor t_vec = torch::from_blob(vec, {nedges, 3}, f64).to(device, dtype).detach();
+    torch::Tensor t_vec = g.vec_view().to(device, dtype).detach();
     t_vec.requires_grad_(true);
     torch::Tensor t_nlocal = torch::full({1}, g.nlocal, i64);
 
     c10::Dict<std::string, torch::Tensor> input;
-    input.insert("x", torch::from_blob(species, {nnodes}, i64).to(device));
-    input.insert("edge_index", torch::from_blob(edges, {2, nedges}, i64).to(device));
+    input.insert("x", g.species_view().to(device));
+    input.insert("edge_index", g.edge_index_view().to(device));
     input.insert("edge_vec", t_vec);
     input.insert("num_atoms", t_nlocal.to(device));
     input.insert("nlocal", t_nlocal);
@@ -65,7 +59,7 @@ class SevenNetRunner : public ModelRunner {
     torch::Tensor energy = e_local.sum();
     auto grads = torch::autograd::grad({energy}, {t_vec}, {}, false, false, true);
     out.edge_grad = grads[0].defined() ? grads[0].to(torch::kCPU, torch::kFloat64).contiguous()
-                                       : torch::zeros({nedges, 3}, f64);
+                                       : torch::zeros({g.num_edges(), 3}, torch::kFloat64);
     out.energy = energy.item<double>();
     if (want_atom_energy) out.atom_energy = e_local.detach().to(torch::kCPU, torch::kFloat64).contiguous();
   }

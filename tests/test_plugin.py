@@ -21,9 +21,9 @@ import pytest
 from ase.build import bulk, fcc111
 from ase.io import write
 
+from plugin_helpers import NKTV2P, new_lammps, registry_lines, run_expecting_error, box
 from pylmp import lammps_env, plugin, potentials
 
-NKTV2P = 1.6021765e6  # bar per eV/A^3 (LAMMPS metal units)
 F32_EPS = 2.0**-23
 
 
@@ -40,18 +40,6 @@ def ase_calc():
     return SevenNetCalculator("7net-0", device="cpu")
 
 
-def lammps_lines(elements):
-    """The registry entry's own lines, with ${potdir} resolved as the rendered inputs do."""
-    pot = potentials.get("sevennet-0")
-    return [f"variable potdir index {pot.files_dir}"] + pot.lammps_lines(elements)
-
-
-def new_lammps():
-    lmp = lammps_env.new_lammps(["-log", "none", "-screen", "none"])
-    plugin.ensure_loaded(lmp)  # `plugin load` unless the entry point already loaded it
-    return lmp
-
-
 def lammps_eval(atoms, elements, tmp_path):
     """Energy (eV), forces (eV/A, by atom ID) and ASE-ordered stress (eV/A^3) from one LAMMPS `run 0`."""
     data = tmp_path / "data.lmp"
@@ -59,7 +47,7 @@ def lammps_eval(atoms, elements, tmp_path):
     lmp = new_lammps()
     try:
         for line in ["units metal", "atom_style atomic", "boundary p p p", f"read_data {data}",
-                     *lammps_lines(elements), "compute vir all pressure NULL virial",
+                     *registry_lines("sevennet-0", elements), "compute vir all pressure NULL virial",
                      "thermo_style custom step pe c_vir[*]", "run 0"]:
             lmp.command(line)
         energy = lmp.get_thermo("pe")
@@ -104,7 +92,7 @@ def test_two_mpi_ranks_equal_one(model, tmp_path):
     write(tmp_path / "data.lmp", atoms, format="lammps-data", specorder=elements, masses=True)
     (tmp_path / "in.lmp").write_text("\n".join([
         f"plugin load {plugin.plugin_path()}", "units metal", "atom_style atomic", "read_data data.lmp",
-        *lammps_lines(elements), "compute vir all pressure NULL virial",
+        *registry_lines("sevennet-0", elements), "compute vir all pressure NULL virial",
         "thermo_style custom step pe c_vir[*]", "thermo_modify format float %22.15g",
         "dump d all custom 1 forces.${np} id fx fy fz", "dump_modify d sort id format float %22.15g", "run 0", ""]))
     out = {}
@@ -139,7 +127,7 @@ def test_nve_conserves_energy(model, tmp_path):
     lmp = new_lammps()
     try:
         for line in ["units metal", "atom_style atomic", f"read_data {tmp_path / 'data.lmp'}",
-                     *lammps_lines(["Ni", "Al"]), "velocity all create 1500 42 mom yes rot no dist gaussian",
+                     *registry_lines("sevennet-0", ["Ni", "Al"]), "velocity all create 1500 42 mom yes rot no dist gaussian",
                      "timestep 0.001", "fix nve all nve", "variable e equal etotal", "variable t equal temp",
                      f"fix out all print 5 '${{e}} ${{t}}' file {tmp_path / 'e.txt'} screen no", "run 500"]:
             lmp.command(line)
@@ -149,22 +137,6 @@ def test_nve_conserves_energy(model, tmp_path):
     assert temp.mean() > 400  # atoms really moved
     assert np.abs(e - e[0]).max() / 4 < 2e-4
     assert abs(e[-20:].mean() - e[:20].mean()) / 4 < 2e-5
-
-
-def run_expecting_error(lines):
-    lmp = new_lammps()
-    try:
-        with pytest.raises(Exception) as err:
-            for line in lines:
-                lmp.command(line)
-    finally:
-        lmp.close()
-    return str(err.value)
-
-
-def box(units="metal"):
-    return [f"units {units}", "lattice fcc 3.52", "region b block 0 1 0 1 0 1", "create_box 2 b",
-            "create_atoms 1 box", "mass * 58.69", "pair_style pylmp/torch"]
 
 
 def test_error_element_not_in_model(model):

@@ -15,9 +15,9 @@ import pytest
 from ase import Atoms
 from ase.io import write
 
-from pylmp import lammps_env, plugin, potentials
+from plugin_helpers import registry_lines, to_ase_frame
+from pylmp import lammps_env, plugin
 
-NKTV2P = 1.6021765e6  # bar per eV/A^3 (LAMMPS metal units)
 REFERENCE = plugin.TEST_MODELS / "mace-tiny-reference.json"
 
 
@@ -30,29 +30,13 @@ def reference_cells():
 pytestmark = pytest.mark.skipif(not REFERENCE.is_file(), reason="no MACE reference (run/train_mace_model)")
 
 
-def to_ase_frame(atoms, forces, virial_bar):
-    """LAMMPS holds a general triclinic cell rotated (a along x, b in the xy plane): rotate forces and the
-    virial (bar, xx yy zz xy xz yz) back to the ASE cell's frame; stress in ASE sign and Voigt order."""
-    from ase.calculators.lammps import Prism
-
-    rot = Prism(atoms.cell.array).rot_mat
-    xx, yy, zz, xy, xz, yz = -np.asarray(virial_bar) / NKTV2P
-    s = rot @ np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]]) @ rot.T
-    return forces @ rot.T, s[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
-
-
 def species(atoms):
     return [e for e in ("Ni", "Al") if e in atoms.get_chemical_symbols()]
 
 
-def lammps_lines(elements):
-    pot = potentials.get("mace-tiny")
-    return [f"variable potdir index {pot.files_dir}"] + pot.lammps_lines(elements)
-
-
 def lammps_input(elements, extra=()):
     return [f"plugin load {plugin.plugin_path()}", "units metal", "atom_style atomic", "read_data data.lmp",
-            *lammps_lines(elements), "compute vir all pressure NULL virial",
+            *registry_lines("mace-tiny", elements), "compute vir all pressure NULL virial",
             "thermo_style custom step pe c_vir[*]", "thermo_modify format float %22.15g",
             "dump d all custom 1 forces.${np} id fx fy fz", "dump_modify d sort id format float %22.15g",
             *extra, "run 0"]

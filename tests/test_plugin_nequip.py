@@ -15,9 +15,9 @@ import pytest
 from ase.build import bulk, fcc111
 from ase.io import write
 
+from plugin_helpers import new_lammps, registry_lines, run_expecting_error, box, to_ase_frame
 from pylmp import lammps_env, plugin, potentials
 
-NKTV2P = 1.6021765e6  # bar per eV/A^3 (LAMMPS metal units)
 MODELS = ["allegro-tiny", "nequip-tiny"]
 
 
@@ -37,28 +37,6 @@ def ase_calcs():
             for name in MODELS}
 
 
-def to_ase_frame(atoms, forces, virial_bar):
-    """LAMMPS holds a general triclinic cell rotated (a along x, b in the xy plane): rotate forces and the
-    virial (bar, xx yy zz xy xz yz) back to the ASE cell's frame; stress in ASE sign and Voigt order."""
-    from ase.calculators.lammps import Prism
-
-    rot = Prism(atoms.cell.array).rot_mat
-    xx, yy, zz, xy, xz, yz = -np.asarray(virial_bar) / NKTV2P
-    s = rot @ np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]]) @ rot.T
-    return forces @ rot.T, s[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
-
-
-def new_lammps():
-    lmp = lammps_env.new_lammps(["-log", "none", "-screen", "none"])
-    plugin.ensure_loaded(lmp)
-    return lmp
-
-
-def lammps_lines(name, elements):
-    pot = potentials.get(name)
-    return [f"variable potdir index {pot.files_dir}"] + pot.lammps_lines(elements)
-
-
 def lammps_eval(name, atoms, elements, tmp_path):
     """Energy (eV), forces (eV/A, by atom ID) and stress (eV/A^3) in the ASE frame from one LAMMPS `run 0`."""
     data = tmp_path / "data.lmp"
@@ -66,7 +44,7 @@ def lammps_eval(name, atoms, elements, tmp_path):
     lmp = new_lammps()
     try:
         for line in ["units metal", "atom_style atomic", "boundary p p p", f"read_data {data}",
-                     *lammps_lines(name, elements), "compute vir all pressure NULL virial",
+                     *registry_lines(name, elements), "compute vir all pressure NULL virial",
                      "thermo_style custom step pe c_vir[*]", "run 0"]:
             lmp.command(line)
         energy = lmp.get_thermo("pe")
@@ -122,7 +100,7 @@ def test_allegro_two_mpi_ranks_equal_one(packages, tmp_path):
     atoms.rattle(0.08, seed=4)
     write(tmp_path / "data.lmp", atoms, format="lammps-data", specorder=["Ni", "Al"], masses=True)
     lines = [f"plugin load {plugin.plugin_path()}", "units metal", "atom_style atomic", "read_data data.lmp",
-             *lammps_lines("allegro-tiny", ["Ni", "Al"]), "compute vir all pressure NULL virial",
+             *registry_lines("allegro-tiny", ["Ni", "Al"]), "compute vir all pressure NULL virial",
              "thermo_style custom step pe c_vir[*]", "thermo_modify format float %22.15g",
              "dump d all custom 1 forces.${np} id fx fy fz", "dump_modify d sort id format float %22.15g", "run 0"]
     out = {}
@@ -144,7 +122,7 @@ def test_nequip_refuses_more_than_one_rank(packages, tmp_path):
     atoms = bulk("Ni", "fcc", a=3.52, cubic=True).repeat(3)
     write(tmp_path / "data.lmp", atoms, format="lammps-data", specorder=["Ni"], masses=True)
     lines = [f"plugin load {plugin.plugin_path()}", "units metal", "atom_style atomic", "read_data data.lmp",
-             *lammps_lines("nequip-tiny", ["Ni"]), "run 0"]
+             *registry_lines("nequip-tiny", ["Ni"]), "run 0"]
     proc = run_lmp(tmp_path, lines, 2, "nequip")
     assert proc.returncode != 0
     assert "exact on one MPI rank only" in proc.stdout + proc.stderr
@@ -158,7 +136,7 @@ def nve(name, dt, steps, tmp_path):
     lmp = new_lammps()
     try:
         for line in ["units metal", "atom_style atomic", f"read_data {tmp_path / 'nve.lmp'}",
-                     *lammps_lines(name, ["Ni", "Al"]), "velocity all create 1200 42 mom yes rot no dist gaussian",
+                     *registry_lines(name, ["Ni", "Al"]), "velocity all create 1200 42 mom yes rot no dist gaussian",
                      f"timestep {dt}", "fix nve all nve", "variable e equal etotal", "variable t equal temp",
                      f"fix out all print {max(1, int(0.005 / dt))} '${{e}} ${{t}}' file {out} screen no",
                      f"run {steps}"]:
@@ -186,22 +164,6 @@ def test_nve_conserves_energy(packages, tmp_path, name):
     amp1, amp2 = np.abs(e1 - e1[0]).max(), np.abs(e2 - e2[0]).max()
     assert 2.5 < amp2 / amp1 < 6.0, (amp1, amp2)
     assert abs(e1[-10:].mean() - e1[:10].mean()) < 0.3 * amp1, (e1[:10].mean(), e1[-10:].mean(), amp1)
-
-
-def run_expecting_error(lines):
-    lmp = new_lammps()
-    try:
-        with pytest.raises(Exception) as err:
-            for line in lines:
-                lmp.command(line)
-    finally:
-        lmp.close()
-    return str(err.value)
-
-
-def box(units="metal"):
-    return [f"units {units}", "lattice fcc 3.52", "region b block 0 1 0 1 0 1", "create_box 2 b",
-            "create_atoms 1 box", "mass * 58.69", "pair_style pylmp/torch"]
 
 
 def test_error_element_not_in_model(packages):
