@@ -1,5 +1,5 @@
 """Accuracy workflow: LAMMPS predictions equal ASE's EAM calculator on the same frames (an independent code, also
-for a rotated cell LAMMPS must store upper-triangular), the error metrics equal a direct numpy computation, the
+for a rotated cell that LAMMPS must store rotated back), the error metrics equal a direct numpy computation, the
 per-element energy fit, ranked CSV and parity plot, and one-line errors for bad datasets."""
 
 import csv
@@ -28,7 +28,7 @@ def eam():
 
 
 def cells():
-    """Strained and rattled Ni and Ni3Al cubes, and a rotated 2-atom Ni cell (general, not upper-triangular)."""
+    """Strained and rattled Ni and Ni3Al cubes, and a rotated 2-atom Ni cell (general orientation, not LAMMPS form)."""
     rng = np.random.default_rng(3)
     out = []
     for k, (a, n_al, ctype) in enumerate([(3.52, 0, "ni")] * 3 + [(3.57, 1, "ni3al")] * 2):

@@ -1,8 +1,8 @@
 """Accuracy against DFT: energy per atom, force and stress MAE / RMSE of a potential on a labelled dataset.
 
 One task per frame (template accuracy.lmp.j2): a LAMMPS single point of the frame's cell, so every prediction
-is a plain input a user can rerun, and a long dataset resumes frame by frame. LAMMPS wants an upper-triangular
-cell; the data file holds the frame rotated into it, and forces and stress are rotated back to the dataset's
+is a plain input a user can rerun, and a long dataset resumes frame by frame. LAMMPS wants a along x and b in the
+xy plane; the data file holds the frame rotated that way, and forces and stress are rotated back to the dataset's
 frame (ase Prism) before they are compared.
 
 Energies: a classical potential's zero is the isolated atoms, DFT's is the code's own; with
