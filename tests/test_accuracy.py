@@ -1,5 +1,5 @@
 """Accuracy workflow: LAMMPS predictions equal ASE's EAM calculator on the same frames (an independent code, also
-for a rotated cell that LAMMPS must store rotated back), the error metrics equal a direct numpy computation, the
+for a cell in general orientation, which LAMMPS stores rotated), the error metrics equal a direct numpy computation, the
 per-element energy fit, ranked CSV and parity plot, and one-line errors for bad datasets."""
 
 import csv
