@@ -150,3 +150,27 @@ def test_bad_ensemble_is_a_clear_error(study_file, run_cli):
         """)
     code, _, err = run_cli("run", path)
     assert code == 2 and "settings.ensemble must be npt or nvt" in err
+
+
+def test_melt_quench_start_is_disordered(tmp_path, study_file, run_cli):
+    """melt_K gives a disordered cell: at 1500 K and zero pressure the crystal start stays mostly fcc under adaptive
+    CNA (OVITO), while the cell molten at 3500 K and cooled to 1500 K is an undercooled liquid with no fcc atoms.
+    (NVT at the crystal's volume recrystallises it within picoseconds: the periodic cube templates fcc.)"""
+    import csv
+
+    text = """
+        workflow: md
+        material: {lattice: fcc, composition: {Ni: 100}, atoms: 500}
+        potentials: [Ni_u3]
+        settings: {ensemble: npt, temperatures: [1500], equilibration_steps: 1000, steps: 1000, dump_every: 500%s}
+        analyze: [cna]
+    """
+    fcc = {}
+    for label, extra in (("crystal", ""), ("melt", ", melt_K: 3500, melt_steps: 3000")):
+        out = run_study(tmp_path, text % extra, name=label)
+        with open(out / "analyze.csv") as fh:
+            last = [r for r in csv.DictReader(fh)][-1]
+        fcc[label] = int(last["cna_FCC"]) / 500
+    assert fcc["crystal"] > 0.5 and fcc["melt"] < 0.05, fcc
+    code, _, err = run_cli("run", study_file(text % ", melt_K: 1000"))
+    assert code == 2 and "melt_K must be 0" in err

@@ -1,6 +1,9 @@
 """Finite-temperature structure: NVT or NPT molecular dynamics, then RDF, bond angles, coordination, a(T), alpha.
 
 Template: templates/md.lmp.j2. One task per temperature: Maxwell-Boltzmann velocities (seed from material.seed),
+optionally a disordered start (melt_K > 0: the crystal is molten at melt_K for melt_steps, then the equilibration
+ramps the thermostat from melt_K down to the temperature: a liquid above the melting point, a quenched glass or
+polycrystal below it),
 Nose-Hoover NVT (fixed cell) or NPT (zero pressure; iso cell for pure cubic crystals and L12, aniso for random
 alloys: structures.relax_mode), `equilibration_steps` that are thrown away, then `steps` of production during which
 LAMMPS averages T, p, V, pe and the box lengths (fix ave/time every `sample_every` steps) and writes the trajectory
@@ -37,6 +40,8 @@ DEFAULTS = {
     "rdf_cutoff": 6.0,            # A
     "rdf_bins": 200,
     "angle_bins": 180,
+    "melt_K": 0.0,                # > 0: a disordered start, the crystal molten at melt_K for melt_steps first
+    "melt_steps": 2000,
 }
 TEMPLATE = "md.lmp.j2"
 VELOCITY_SEED_BASE = 4928459  # LAMMPS wants a positive seed; material.seed shifts it
@@ -54,6 +59,9 @@ def check(study) -> None:
         raise PylmpError(f"{src}: settings.timestep must be between 0 and 0.01 ps (metal units; 0.001-0.002 for metals)")
     if s["equilibration_steps"] < 0 or s["dump_every"] < 1 or s["steps"] < s["dump_every"] or s["steps"] % s["dump_every"]:
         raise PylmpError(f"{src}: settings.steps must be a positive multiple of settings.dump_every (frames analysed: steps / dump_every)")
+    if s["melt_K"] < 0 or (s["melt_K"] > 0 and (s["melt_K"] <= max(s["temperatures"]) or s["melt_steps"] < 1)):
+        raise PylmpError(f"{src}: settings.melt_K must be 0 (start from the crystal) or above every temperature, "
+                         "with melt_steps > 0 (e.g. melt_K: 3000 for a disordered Ni start)")
     if not 1.0 < s["rdf_cutoff"] <= 20.0 or s["rdf_bins"] < 10 or s["angle_bins"] < 18:
         raise PylmpError(f"{src}: settings.rdf_cutoff must be 1-20 A, rdf_bins at least 10, angle_bins at least 18")
 
@@ -71,6 +79,7 @@ def tasks(study, potential) -> list[Task]:
         "sample_every": math.gcd(s["steps"], 10), "thermo_every": max(1, (s["equilibration_steps"] + s["steps"]) // 20),
         "rdf_cutoff": s["rdf_cutoff"], "rdf_bins": s["rdf_bins"], "seed": VELOCITY_SEED_BASE + study.seed,
         "box_mode": structures.relax_mode(study.lattice, study.composition),
+        "melt_K": s["melt_K"], "melt_steps": s["melt_steps"],
     }
     return [Task(task_name(t), TEMPLATE, cell, potential, study.elements, {**variables, "temperature": t})
             for t in s["temperatures"]]
