@@ -171,9 +171,10 @@ def annni(frames: dict, a0: float) -> dict:
             "method": "ANNNI to second-neighbour layers from fcc/hcp/dhcp energies (ideal stacking, unrelaxed)"}
 
 
-def faults(folder: Path, a0: float) -> dict:
+def faults(folder: Path, a0: float, names=None) -> dict:
     kpts = fault_kpts(a0)
-    frames = {name: compute(f"fault/{name}", stacking_cell(steps, a0), "fault", folder, kpts=kpts) for name, (steps, _) in FAULTS.items()}
+    frames = {name: compute(f"fault/{name}", stacking_cell(steps, a0), "fault", folder, kpts=kpts)
+              for name, (steps, _) in FAULTS.items() if not names or name in names}
     return fault_energies(frames, a0)
 
 
@@ -241,6 +242,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--collect", action="store_true", help="only collect finished configurations")
     ap.add_argument("--only", choices=["eos", "polytype", "conv", "fault", "bulk"], help="compute one stage only (a0 from eos)")
+    ap.add_argument("--fault", action="append", choices=list(FAULTS), help="with --only fault: these cells only (a second process)")
     args = ap.parse_args()
     folder = args.out
     folder.mkdir(parents=True, exist_ok=True)
@@ -254,7 +256,7 @@ def main() -> None:
         if "polytype" in stages:  # cheap cells first: a fault-energy estimate early
             polytypes(folder, summary["eos"]["a0_A"])
         if "fault" in stages:  # then the planar-fault cells: the dataset's main purpose
-            faults(folder, summary["eos"]["a0_A"])
+            faults(folder, summary["eos"]["a0_A"], args.fault)
         if "bulk" in stages:
             bulk_cells(folder, summary["eos"]["a0_A"])
     else:
