@@ -2,8 +2,11 @@
 a registry entry's own input lines, the error a command raises, and LAMMPS-to-ASE frame conversion."""
 from __future__ import annotations
 
+import subprocess
+
 import numpy as np
 import pytest
+from ase.io import write
 
 from pylmp import lammps_env, plugin, potentials
 
@@ -49,3 +52,40 @@ def to_ase_frame(atoms, forces, virial_bar):
     xx, yy, zz, xy, xz, yz = -np.asarray(virial_bar) / NKTV2P
     s = rot @ np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]]) @ rot.T
     return forces @ rot.T, s[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
+
+
+def single_point(potential, atoms, elements, folder):
+    """Energy (eV), forces (eV/A, by atom ID) and stress (eV/A^3) in the ASE cell's frame from one in-process
+    LAMMPS `run 0` with a registry potential."""
+    data = folder / "data.lmp"
+    write(data, atoms, format="lammps-data", specorder=elements, masses=True)
+    lmp = new_lammps()
+    try:
+        for line in ["units metal", "atom_style atomic", "boundary p p p", f"read_data {data}",
+                     *registry_lines(potential, elements), "compute vir all pressure NULL virial",
+                     "thermo_style custom step pe c_vir[*]", "run 0"]:
+            lmp.command(line)
+        energy = lmp.get_thermo("pe")
+        p = np.array([lmp.extract_compute("vir", 0, 1)[k] for k in range(6)])  # xx yy zz xy xz yz, bar
+        forces = np.array(lmp.gather_atoms("f", 1, 3)).reshape(-1, 3)
+    finally:
+        lmp.close()
+    return (energy, *to_ase_frame(atoms, forces, p))
+
+
+def mpirun_single_point(potential, atoms, elements, folder, np_):
+    """Energy, virial (bar, xx yy zz xy xz yz, LAMMPS frame), forces by atom ID and the log text of
+    `mpirun -np N lmp -in in.lmp` doing `run 0` with a registry potential."""
+    write(folder / "data.lmp", atoms, format="lammps-data", specorder=elements, masses=True)
+    (folder / "in.lmp").write_text("\n".join([
+        f"plugin load {plugin.plugin_path()}", "units metal", "atom_style atomic", "read_data data.lmp",
+        *registry_lines(potential, elements), "compute vir all pressure NULL virial",
+        "thermo_style custom step pe c_vir[*]", "thermo_modify format float %22.15g",
+        "dump d all custom 1 forces.${np} id fx fy fz", "dump_modify d sort id format float %22.15g", "run 0", ""]))
+    cmd = [lammps_env.mpirun_executable(), "-np", str(np_), lammps_env.lmp_executable(), "-in", "in.lmp",
+           "-var", "np", str(np_), "-log", f"log.{np_}"]
+    proc = subprocess.run(cmd, cwd=folder, env=lammps_env.subprocess_env(), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    log = (folder / f"log.{np_}").read_text()
+    row = log.split("c_vir[6]")[1].split("\n")[1].split()
+    return float(row[1]), np.array(row[2:8], float), np.loadtxt(folder / f"forces.{np_}", skiprows=9)[:, 1:], log

@@ -21,7 +21,7 @@ import pytest
 from ase.build import bulk, fcc111
 from ase.io import write
 
-from plugin_helpers import NKTV2P, new_lammps, registry_lines, run_expecting_error, box
+from plugin_helpers import NKTV2P, box, mpirun_single_point, new_lammps, registry_lines, run_expecting_error, single_point
 from pylmp import lammps_env, plugin, potentials
 
 F32_EPS = 2.0**-23
@@ -38,25 +38,6 @@ def ase_calc():
     from sevenn.calculator import SevenNetCalculator
 
     return SevenNetCalculator("7net-0", device="cpu")
-
-
-def lammps_eval(atoms, elements, tmp_path):
-    """Energy (eV), forces (eV/A, by atom ID) and ASE-ordered stress (eV/A^3) from one LAMMPS `run 0`."""
-    data = tmp_path / "data.lmp"
-    write(data, atoms, format="lammps-data", specorder=elements, masses=True)
-    lmp = new_lammps()
-    try:
-        for line in ["units metal", "atom_style atomic", "boundary p p p", f"read_data {data}",
-                     *registry_lines("sevennet-0", elements), "compute vir all pressure NULL virial",
-                     "thermo_style custom step pe c_vir[*]", "run 0"]:
-            lmp.command(line)
-        energy = lmp.get_thermo("pe")
-        p = np.array([lmp.extract_compute("vir", 0, 1)[k] for k in range(6)])  # xx yy zz xy xz yz, bar
-        forces = np.array(lmp.gather_atoms("f", 1, 3)).reshape(-1, 3)
-    finally:
-        lmp.close()
-    stress = -p / NKTV2P  # ASE sign convention
-    return energy, forces, stress[[0, 1, 2, 5, 4, 3]]  # ASE Voigt order xx yy zz yz xz xy
 
 
 def cells():
@@ -77,7 +58,7 @@ def cells():
 @pytest.mark.parametrize("name", ["bulk", "slab", "alloy"])
 def test_plugin_equals_sevennet_ase_calculator(model, ase_calc, tmp_path, name):
     atoms, elements = cells()[name]
-    energy, forces, stress = lammps_eval(atoms, elements, tmp_path)
+    energy, forces, stress = single_point("sevennet-0", atoms, elements, tmp_path)
     atoms.calc = ase_calc
     e_ref, f_ref, s_ref = atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress()
     assert abs(energy - e_ref) <= 8 * F32_EPS * abs(e_ref), (energy, e_ref)
@@ -89,22 +70,7 @@ def test_plugin_equals_sevennet_ase_calculator(model, ase_calc, tmp_path, name):
 def test_two_mpi_ranks_equal_one(model, tmp_path):
     """Message passing across ranks: the plugin widens the ghost shell to 5 layers x 5 A + skin = 27 A."""
     atoms, elements = cells()["alloy"]
-    write(tmp_path / "data.lmp", atoms, format="lammps-data", specorder=elements, masses=True)
-    (tmp_path / "in.lmp").write_text("\n".join([
-        f"plugin load {plugin.plugin_path()}", "units metal", "atom_style atomic", "read_data data.lmp",
-        *registry_lines("sevennet-0", elements), "compute vir all pressure NULL virial",
-        "thermo_style custom step pe c_vir[*]", "thermo_modify format float %22.15g",
-        "dump d all custom 1 forces.${np} id fx fy fz", "dump_modify d sort id format float %22.15g", "run 0", ""]))
-    out = {}
-    for np_ in (1, 2):
-        cmd = [lammps_env.mpirun_executable(), "-np", str(np_), lammps_env.lmp_executable(), "-in", "in.lmp",
-               "-var", "np", str(np_), "-log", f"log.{np_}"]
-        proc = subprocess.run(cmd, cwd=tmp_path, env=lammps_env.subprocess_env(), capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-        log = (tmp_path / f"log.{np_}").read_text()
-        row = log.split("c_vir[6]")[1].split("\n")[1].split()
-        forces = np.loadtxt(tmp_path / f"forces.{np_}", skiprows=9)[:, 1:]
-        out[np_] = (float(row[1]), np.array(row[2:8], float), forces, log)
+    out = {np_: mpirun_single_point("sevennet-0", atoms, elements, tmp_path, np_) for np_ in (1, 2)}
     (e1, v1, f1, _), (e2, v2, f2, log2) = out[1], out[2]
     assert "ghost cutoff set to 27 A" in log2
     # float32 model: the two graphs hold the same edges in another order, so sums round differently

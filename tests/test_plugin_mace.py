@@ -7,16 +7,14 @@ float64 and differ only in summation order, so the issue's bounds (1e-6 eV/atom,
 from __future__ import annotations
 
 import json
-import subprocess
 
 import numpy as np
 import pytest
 
 from ase import Atoms
-from ase.io import write
 
-from plugin_helpers import registry_lines, to_ase_frame
-from pylmp import lammps_env, plugin
+from plugin_helpers import mpirun_single_point, to_ase_frame
+from pylmp import plugin
 
 REFERENCE = plugin.TEST_MODELS / "mace-tiny-reference.json"
 
@@ -34,32 +32,10 @@ def species(atoms):
     return [e for e in ("Ni", "Al") if e in atoms.get_chemical_symbols()]
 
 
-def lammps_input(elements, extra=()):
-    return [f"plugin load {plugin.plugin_path()}", "units metal", "atom_style atomic", "read_data data.lmp",
-            *registry_lines("mace-tiny", elements), "compute vir all pressure NULL virial",
-            "thermo_style custom step pe c_vir[*]", "thermo_modify format float %22.15g",
-            "dump d all custom 1 forces.${np} id fx fy fz", "dump_modify d sort id format float %22.15g",
-            *extra, "run 0"]
-
-
-def run_lmp(tmp_path, atoms, np_, extra=()):
-    """Energy, virial (bar, xx yy zz xy xz yz) and forces by atom ID from `mpirun -np N lmp`."""
-    elements = species(atoms)
-    write(tmp_path / "data.lmp", atoms, format="lammps-data", specorder=elements, masses=True)
-    (tmp_path / "in.lmp").write_text("\n".join(lammps_input(elements, extra) + [""]))
-    cmd = [lammps_env.mpirun_executable(), "-np", str(np_), lammps_env.lmp_executable(), "-in", "in.lmp",
-           "-var", "np", str(np_), "-log", f"log.{np_}"]
-    proc = subprocess.run(cmd, cwd=tmp_path, env=lammps_env.subprocess_env(), capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    log = (tmp_path / f"log.{np_}").read_text()
-    row = log.split("c_vir[6]")[1].split("\n")[1].split()
-    return float(row[1]), np.array(row[2:8], float), np.loadtxt(tmp_path / f"forces.{np_}", skiprows=9)[:, 1:], log
-
-
 @pytest.mark.parametrize("name", ["bulk_ni_256", "slab_ni_111", "alloy_nial_108"])
 def test_plugin_equals_mace_ase_calculator(tmp_path, name):
     atoms, e_ref, f_ref, s_ref = reference_cells()[name]
-    energy, vir, forces, _ = run_lmp(tmp_path, atoms, 1)
+    energy, vir, forces, _ = mpirun_single_point("mace-tiny", atoms, species(atoms), tmp_path, 1)
     forces, stress = to_ase_frame(atoms, forces, vir)
     assert abs(energy - e_ref) / len(atoms) < 1e-6, (energy, e_ref)
     assert np.abs(forces - f_ref).max() < 1e-5
@@ -70,8 +46,8 @@ def test_plugin_equals_mace_ase_calculator(tmp_path, name):
 def test_two_mpi_ranks_equal_one(tmp_path):
     """Message passing across ranks: ghost shell num_interactions x r_max + skin, energy of local nodes only."""
     atoms = reference_cells()["alloy_nial_108"][0]
-    e1, v1, f1, _ = run_lmp(tmp_path, atoms, 1)
-    e2, v2, f2, log2 = run_lmp(tmp_path, atoms, 2)
+    e1, v1, f1, _ = mpirun_single_point("mace-tiny", atoms, species(atoms), tmp_path, 1)
+    e2, v2, f2, log2 = mpirun_single_point("mace-tiny", atoms, species(atoms), tmp_path, 2)
     assert "ghost cutoff set to" in log2
     assert abs(e2 - e1) <= 1e-8 * abs(e1)
     assert np.abs(f2 - f1).max() <= 1e-8 * np.abs(f1).max()

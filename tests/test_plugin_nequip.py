@@ -15,7 +15,7 @@ import pytest
 from ase.build import bulk, fcc111
 from ase.io import write
 
-from plugin_helpers import new_lammps, registry_lines, run_expecting_error, box, to_ase_frame
+from plugin_helpers import box, new_lammps, registry_lines, run_expecting_error, single_point
 from pylmp import lammps_env, plugin, potentials
 
 MODELS = ["allegro-tiny", "nequip-tiny"]
@@ -35,24 +35,6 @@ def ase_calcs():
     return {name: NequIPCalculator._from_saved_model(str(plugin.TEST_MODELS / f"{name}.nequip.zip"), device="cpu",
                                                      chemical_species_to_atom_type_map=True)
             for name in MODELS}
-
-
-def lammps_eval(name, atoms, elements, tmp_path):
-    """Energy (eV), forces (eV/A, by atom ID) and stress (eV/A^3) in the ASE frame from one LAMMPS `run 0`."""
-    data = tmp_path / "data.lmp"
-    write(data, atoms, format="lammps-data", specorder=elements, masses=True)
-    lmp = new_lammps()
-    try:
-        for line in ["units metal", "atom_style atomic", "boundary p p p", f"read_data {data}",
-                     *registry_lines(name, elements), "compute vir all pressure NULL virial",
-                     "thermo_style custom step pe c_vir[*]", "run 0"]:
-            lmp.command(line)
-        energy = lmp.get_thermo("pe")
-        p = np.array([lmp.extract_compute("vir", 0, 1)[k] for k in range(6)])  # xx yy zz xy xz yz, bar
-        forces = np.array(lmp.gather_atoms("f", 1, 3)).reshape(-1, 3)
-    finally:
-        lmp.close()
-    return (energy, *to_ase_frame(atoms, forces, p))
 
 
 def cells():
@@ -75,7 +57,7 @@ def cells():
 @pytest.mark.parametrize("cell", ["bulk", "slab", "alloy"])
 def test_plugin_equals_nequip_ase_calculator(packages, ase_calcs, tmp_path, name, cell):
     atoms, elements = cells()[cell]
-    energy, forces, stress = lammps_eval(name, atoms, elements, tmp_path)
+    energy, forces, stress = single_point(name, atoms, elements, tmp_path)
     atoms.calc = ase_calcs[name]
     e_ref, f_ref, s_ref = atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress()
     assert abs(energy - e_ref) / len(atoms) < 1e-6, (energy, e_ref)
