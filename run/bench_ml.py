@@ -1,13 +1,15 @@
 #!/usr/bin/env python
 """Timing benchmark (not a test): NVE MD of fcc Ni with ML models on CPU, three ways into the same model.
 
-  .venv/bin/python run/bench_ml.py [--sizes 108 500 2048 4000] [--steps 3] [--warmup 1] [--max-step-s 20]
+  .venv/bin/python run/bench_ml.py [--model sevennet-0|allegro-tiny|nequip-tiny] [--sizes 108 500 2048 4000]
+                                   [--steps 3] [--warmup 1] [--max-step-s 20]
 
-Routes (one torch thread each, as LAMMPS ranks and the plugin use by default):
+Routes (one torch thread each, as LAMMPS ranks and the plugin use by default), for --model sevennet-0:
   plugin   sevennet-0      LAMMPS in-process, pair_style pylmp/torch (the C++ plugin, deployed TorchScript)
   bridge   sevennet-0-ase  LAMMPS in-process, fix external -> SevenNet's ASE calculator (pylmp.bridge)
   bridge   chgnet          the same bridge with CHGNet 0.3.0
   ase      7net-0          the model's own ASE MD: ase.md.VelocityVerlet + SevenNetCalculator (no LAMMPS)
+and for the project's tiny NequIP/Allegro models: plugin (AOTInductor package) vs nequip's own ASE calculator.
 Each measurement: build the cell, `warmup` MD steps (model load, first-call compilation), then `steps` timed
 steps. Prints atom-steps/s per route and size and the ratios plugin/ASE (goal >= 2) and plugin/bridge.
 """
@@ -31,7 +33,11 @@ from pylmp import bridge, lammps_env, paths, potentials, structures  # noqa: E40
 
 A_NI = 3.50  # near the lattice parameter of SevenNet-0 and CHGNet (3.504 A)
 TIMESTEP_PS = 0.001
-ROUTES = (("plugin", "sevennet-0"), ("bridge", "sevennet-0-ase"), ("bridge", "chgnet"), ("ase", "7net-0"))
+ROUTES = {
+    "sevennet-0": (("plugin", "sevennet-0"), ("bridge", "sevennet-0-ase"), ("bridge", "chgnet"), ("ase", "7net-0")),
+    "allegro-tiny": (("plugin", "allegro-tiny"), ("ase", "allegro-tiny")),
+    "nequip-tiny": (("plugin", "nequip-tiny"), ("ase", "nequip-tiny")),
+}
 
 
 def cell(n_atoms: int):
@@ -64,17 +70,28 @@ def lammps_md(atoms, pot_name: str, warmup: int, steps: int, folder: Path) -> fl
         lmp.close()
 
 
+def ase_calculator(model: str):
+    """The model's own ASE calculator: SevenNet's for a sevenn model name, nequip's for the tiny test models."""
+    if model in ROUTES and model.endswith("-tiny"):
+        from nequip.integrations.ase import NequIPCalculator
+
+        from pylmp import plugin
+        return NequIPCalculator._from_saved_model(str(plugin.TEST_MODELS / f"{model}.nequip.zip"), device="cpu",
+                                                  chemical_species_to_atom_type_map=True)
+    from sevenn.calculator import SevenNetCalculator
+    return SevenNetCalculator(model, device="cpu")
+
+
 def ase_md(atoms, model: str, warmup: int, steps: int) -> float:
-    """Seconds for `steps` velocity-Verlet steps with SevenNet's ASE calculator after `warmup` steps."""
+    """Seconds for `steps` velocity-Verlet steps with the model's own ASE calculator after `warmup` steps."""
     import torch
     from ase import units
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
     from ase.md.verlet import VelocityVerlet
-    from sevenn.calculator import SevenNetCalculator
 
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     atoms = atoms.copy()
-    atoms.calc = SevenNetCalculator(model, device="cpu")
+    atoms.calc = ase_calculator(model)
     MaxwellBoltzmannDistribution(atoms, temperature_K=300, rng=np.random.default_rng(1))
     dyn = VelocityVerlet(atoms, timestep=TIMESTEP_PS * 1000 * units.fs)
     dyn.run(warmup)
@@ -83,13 +100,14 @@ def ase_md(atoms, model: str, warmup: int, steps: int) -> float:
     return time.perf_counter() - start
 
 
-def table(rows: list[dict], sizes: list[int]) -> str:
-    cols = [f"{kind} {name}" for kind, name in ROUTES]
+def table(rows: list[dict], sizes: list[int], routes) -> str:
+    cols = [f"{kind} {name}" for kind, name in routes]
+    first = {kind: f"{kind} {name}" for kind, name in reversed(routes)}  # the first route of each kind
     rate = {(r["route"], r["atoms"]): r["atom_steps_per_s"] for r in rows}
     lines = [f"{'atoms':>6}  " + "  ".join(f"{c:>20}" for c in cols) + f"  {'plugin/ASE':>10}  {'plugin/bridge':>13}"]
     for n in sizes:
         vals = [rate.get((c, n)) for c in cols]
-        plug, br, ase = rate.get((cols[0], n)), rate.get((cols[1], n)), rate.get((cols[3], n))
+        plug, br, ase = (rate.get((first.get(kind), n)) for kind in ("plugin", "bridge", "ase"))
         ratio = lambda a, b: f"{a / b:.2f}x" if a and b else "-"
         lines.append(f"{n:>6}  " + "  ".join(f"{v:>20.4g}" if v else f"{'-':>20}" for v in vals)
                      + f"  {ratio(plug, ase):>10}  {ratio(plug, br):>13}")
@@ -98,15 +116,22 @@ def table(rows: list[dict], sizes: list[int]) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", choices=sorted(ROUTES), default="sevennet-0", help="which model's routes to time")
     ap.add_argument("--sizes", type=int, nargs="+", default=[108, 500, 2048, 4000], help="atoms (4 k^3)")
     ap.add_argument("--steps", type=int, default=3, help="timed MD steps per measurement")
     ap.add_argument("--warmup", type=int, default=1, help="untimed MD steps first (model load, first calls)")
     ap.add_argument("--chgnet-max", type=int, default=2048, help="largest cell for CHGNet")
     ap.add_argument("--max-step-s", type=float, default=20.0,
                     help="a route slower than this per step skips the larger sizes (keeps the whole run to minutes)")
-    ap.add_argument("--routes", nargs="+", default=[f"{k} {n}" for k, n in ROUTES], help="subset, e.g. 'plugin sevennet-0'")
-    ap.add_argument("--out", type=Path, default=paths.ROOT / "runs/bench_ml/bench.json")
+    ap.add_argument("--routes", nargs="+", help="subset of the model's routes, e.g. 'plugin sevennet-0'")
+    ap.add_argument("--out", type=Path, help="JSON of the measurements (default runs/bench_ml/<model>.json)")
     args = ap.parse_args()
+    routes = ROUTES[args.model]
+    args.routes = args.routes or [f"{k} {n}" for k, n in routes]
+    args.out = args.out or paths.ROOT / f"runs/bench_ml/{args.model}.json"
+    if args.model.endswith("-tiny"):
+        from pylmp import plugin as deploy
+        deploy.compile_nequip(args.model)  # AOTInductor package for this CPU (cached in potentials/deployed/)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=paths.ROOT, capture_output=True, text=True).stdout.strip()
     plugin = paths.ROOT / "pylmp/plugin_lib/pylmptorchplugin.so"
     print(f"bench_ml: commit {commit}, plugin built {time.ctime(plugin.stat().st_mtime) if plugin.exists() else 'missing'}, "
@@ -116,7 +141,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
             atoms = cell(n)
-            for kind, name in ROUTES:
+            for kind, name in routes:
                 route = f"{kind} {name}"
                 if route not in args.routes or route in too_slow or (name == "chgnet" and len(atoms) > args.chgnet_max):
                     continue
@@ -129,7 +154,7 @@ def main() -> int:
                 if seconds / args.steps > args.max_step_s:
                     too_slow.add(route)
     print("\natom-steps/s (higher is better); ratios of the plugin to the model's own ASE MD and to the bridge")
-    print(table(rows, [len(cell(n)) for n in args.sizes]))
+    print(table(rows, [len(cell(n)) for n in args.sizes], routes))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"commit": commit, "rows": rows}, indent=1) + "\n")
     print(f"\n{args.out}")
