@@ -51,15 +51,15 @@ def check_gpus(pots: list[Potential], gpus: int) -> None:
 def render_cluster(study_file, potential_override=None, np: int | None = None, out: Path | None = None,
                    gpus: int | None = None, time: str = "02:00:00") -> tuple[Path, list[Path]]:
     """Write the task folders with cluster pair styles, tasks.txt and submit.slurm; returns (out, folders)."""
-    with potentials.files_elsewhere():  # the model files live on the cluster, not here
-        st = spec.load(study_file, potential_override=potential_override, np=np)
-        out = out or Path("runs") / f"{st.name}-cluster"
-        pots = [route(potentials.get(n)) for n in st.potentials]
-        if gpus is None:
-            gpus = 1 if any(p.cluster.get("pair_style") for p in pots) else 0
-        check_gpus(pots, gpus)
-        by_name = {p.name: p for p in pots}
-        tasks = study_mod.build_tasks(st)
+    # the model files live on the cluster, not here
+    st = spec.load(study_file, potential_override=potential_override, np=np, local_files=False)
+    out = out or Path("runs") / f"{st.name}-cluster"
+    pots = [route(potentials.get(n)) for n in st.potentials]
+    if gpus is None:
+        gpus = 1 if any(p.cluster.get("pair_style") for p in pots) else 0
+    check_gpus(pots, gpus)
+    by_name = {p.name: p for p in pots}
+    tasks = study_mod.build_tasks(st)
     folders = []
     for task in tasks:
         task.potential = by_name[task.potential.name]

@@ -5,8 +5,6 @@ lines read. Adding a potential adds a file, not code.
 """
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import dataclasses
 import difflib
 import functools
@@ -26,19 +24,6 @@ _OPTIONAL = ("description", "files", "files_from", "packages", "kind", "notes", 
 # `cluster:` says how the potential runs with a cluster's own LAMMPS build (pylmp.cluster); without pair_style it
 # has no LAMMPS route there and `note` says why. Entries without `cluster:` run there with their own lines.
 CLUSTER_KEYS = ("pair_style", "pair_coeff", "files", "kokkos", "max_gpus", "build", "deploy", "note")
-# false while rendering for a cluster: the model files live there, not here
-_local_files = contextvars.ContextVar("local_files", default=True)
-
-
-@contextlib.contextmanager
-def files_elsewhere():
-    """Skip the local file checks (inputs rendered for another machine, which holds the files)."""
-    token = _local_files.set(False)
-    try:
-        yield
-    finally:
-        _local_files.reset(token)
-
 
 @dataclasses.dataclass(frozen=True)
 class Potential:
@@ -72,8 +57,6 @@ class Potential:
             raise PylmpError(f"potential '{self.name}' handles a single element only; choose a potential covering {'-'.join(elements)}")
 
     def check_files(self) -> None:
-        if not _local_files.get():
-            return
         if self.bridge:
             bridge.check(self)  # package installed, weights file present: before any LAMMPS starts
         for name in self.files:

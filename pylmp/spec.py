@@ -110,7 +110,9 @@ def default_lattice_parameter(element: str) -> float:
 
 
 def load(path: str | Path, potential_override: list[str] | None = None, np: int | None = None,
-         mode: str | None = None) -> Study:
+         mode: str | None = None, local_files: bool = True) -> Study:
+    """The validated study. local_files=False skips the model-file checks: inputs rendered for another machine
+    (a cluster) that holds the files."""
     from pylmp.workflows import WORKFLOWS
 
     path = Path(path)
@@ -145,7 +147,8 @@ def load(path: str | Path, potential_override: list[str] | None = None, np: int 
     names = [str((base / n).resolve()) if str(n).endswith((".yaml", ".yml")) else str(n) for n in names]
     for name in names:
         potentials.get(name).check_elements(list(comp))
-        potentials.get(name).check_files()
+        if local_files:
+            potentials.get(name).check_files()
 
     defaults = WORKFLOWS[workflow].DEFAULTS
     settings = _check_keys(top["settings"] or {}, defaults, f"settings of workflow '{workflow}'", path)
