@@ -23,3 +23,6 @@ WORKFLOWS["dislocation"] = dislocation
 from pylmp.workflows import accuracy  # noqa: E402  (energy/force/stress errors against a DFT dataset)
 
 WORKFLOWS["accuracy"] = accuracy
+from pylmp.workflows import properties  # noqa: E402  (a0, C_ij, E_vac, gamma, surfaces vs experiment and DFT)
+
+WORKFLOWS["properties"] = properties
