@@ -1,10 +1,21 @@
-"""Tobermorite 11 A: the published cells, and crystals read from a CIF of the published structure, checked against them.
+"""Tobermorite 11 A: the published cells, the full crystal of Hamid (1981) from its CIF, and CIFs checked against them.
 
-The cells and densities below are the papers' own numbers (abstracts of Hamid 1981 and Merlino et al. 2001).
-The atomic coordinate tables of those papers are not shipped with pylmp: they could not be obtained here, and
-coordinates are never made up. `from_cif` builds the crystal from a CIF of the published structure the user
-supplies (e.g. from the American Mineralogist Crystal Structure Database) and checks its cell against the
-paper's, so a wrong file or a wrong setting is caught before any LAMMPS run.
+Where each atom comes from, in `build("hamid1981")` (data/tobermorite/tob11a_hamid.cif, COD 8103889, public domain):
+- from the paper: the cell (6.69, 7.39, 22.77 A, gamma 123.49, P 1 1 21) and every Ca, Si and framework O site,
+  symmetry-expanded by ASE's CIF reader: 8 Ca, 12 Si, 36 O per cell, plus 4 interlayer Ca sites of occupancy 1/4;
+- chosen by pylmp (seeded): which one of the 4 quarter-occupied interlayer Ca sites is filled (numpy's default_rng(seed)
+  draws round(sum of occupancies) = 1 of them, uniformly), giving Ca9 per cell (Ca2.25 per formula unit);
+- placed by pylmp (deterministic crystal chemistry; the X-ray refinement located neither water O nor H):
+  the 4 water O, one at a time, at the grid point (0.2 A spacing) farthest from all atoms placed so far: the open
+  interlayer cavities; the 6 OH: the Si-O oxygens bonded to one Si (not bridging two) with the lowest bond-valence sum
+  from Si and Ca (Brown & Altermatt 1985: R0 Si-O 1.624, Ca-O 1.967 A, b 0.37), i.e. the most under-bonded ones; each H
+  0.97 A from its O, pointing away from the cations (Si, Ca) within 3 A: OH along minus the sum of the unit vectors
+  to them, each water's H-O-H (104.5 deg) bisector likewise, turned about the bisector (5 deg steps) to the orientation
+  whose H lie farthest from all other atoms. Composition Ca9 Si12 O40 H14 = Z 4 x Ca2.25 Si3 O7.5 (OH)1.5 . H2O.
+The water and H positions are a reasonable start for a relaxation, not measured data.
+
+The published cells and densities are the papers' own numbers. `from_cif` reads a user's CIF and checks its cell
+against a published one, so a wrong file or setting is caught before any LAMMPS run.
 """
 from __future__ import annotations
 
@@ -111,3 +122,116 @@ def describe(atoms: Atoms) -> dict:
     return {"cellpar": atoms.cell.cellpar().tolist(), "volume_A3": float(atoms.get_volume()),
             "composition": {el: symbols.count(el) for el in sorted(set(symbols))},
             "density_g_cm3": mass / AVOGADRO / (atoms.get_volume() * 1e-24), "ca_si": symbols.count("Ca") / max(1, symbols.count("Si"))}
+
+
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "tobermorite"
+# source -> (CIF in data/tobermorite, published cell it must match, formula unit, Z)
+SOURCES = {"hamid1981": ("tob11a_hamid.cif", "hamid1981_monoclinic", "Ca2.25Si3O7.5(OH)1.5(H2O)", 4)}
+BOND_VALENCE_R0 = {"Si": 1.624, "Ca": 1.967}  # A, Brown & Altermatt, Acta Cryst. B41, 244 (1985); b = 0.37 A
+SI_O_BOND_A = 1.9  # longest Si-O bond in the CIF: 1.78 A; shortest non-bonded Si-O: above 2.5 A
+CATION_SHELL_A = 3.0  # cations counted around an O: Ca-O bonds of the CIF reach 2.75 A (3.16 A is second shell)
+OH_A, HOH_DEG, GRID_A = 0.97, 104.5, 0.2
+
+
+def build(source: str = "hamid1981", seed: int = 1) -> Atoms:
+    """The full crystal of a published tobermorite structure (the module note says which atoms pylmp places)."""
+    if source not in SOURCES:
+        raise PylmpError(f"unknown tobermorite source '{source}'; choose one of {', '.join(SOURCES)}")
+    cif, reference, formula, z = SOURCES[source]
+    atoms = _order_partial(from_cif(DATA / cif, reference), seed)
+    counts = {el: round(n * z) for el, n in _counts(formula).items()}
+    n_water = counts["O"] - atoms.get_chemical_symbols().count("O")
+    water = list(range(len(atoms), len(atoms) + n_water))
+    for _ in water:
+        atoms += Atoms("O", positions=[_farthest_point(atoms)])
+    hydroxyl = _hydroxyl_oxygens(atoms, counts["H"] - 2 * n_water, exclude=water)
+    for i in hydroxyl:
+        atoms += Atoms("H", positions=[atoms.positions[i] + OH_A * _away_from_cations(atoms, i)])
+    for i in water:
+        atoms += _water_hydrogens(atoms, i)
+    atoms.wrap()
+    atoms.info["placed_by_pylmp"] = {"water_O": water, "hydroxyl_O": hydroxyl}
+    return atoms
+
+
+def _order_partial(atoms: Atoms, seed: int) -> Atoms:
+    """Fill round(sum of occupancies) of the partially occupied sites, drawn uniformly with the seed; drop the rest."""
+    occupancy = atoms.info.pop("occupancy", {})
+    site = atoms.arrays.pop("spacegroup_kinds", np.zeros(len(atoms), int))
+    atoms.info.pop("spacegroup", None)
+    occ = np.array([sum(occupancy.get(str(k), {"": 1.0}).values()) for k in site])
+    partial = np.flatnonzero(occ < 1 - 1e-6)
+    keep = occ >= 1 - 1e-6
+    if len(partial):
+        keep[np.random.default_rng(seed).choice(partial, size=round(occ[partial].sum()), replace=False)] = True
+    return atoms[keep]
+
+
+def _images(atoms: Atoms) -> np.ndarray:
+    """Positions of the atoms in the 27 cells around the home cell (cells here are wider than any distance sought)."""
+    shifts = np.array(np.meshgrid(*[[-1, 0, 1]] * 3, indexing="ij")).reshape(3, -1).T @ atoms.cell.array
+    return (atoms.positions[None, :, :] + shifts[:, None, :]).reshape(-1, 3)
+
+
+def _farthest_point(atoms: Atoms) -> np.ndarray:
+    """The point of a GRID_A grid over the cell farthest from every atom (periodic)."""
+    from scipy.spatial import cKDTree
+
+    n = np.maximum(1, np.ceil(atoms.cell.lengths() / GRID_A)).astype(int)
+    frac = np.stack(np.meshgrid(*[np.arange(k) / k for k in n], indexing="ij"), -1).reshape(-1, 3)
+    points = frac @ atoms.cell.array
+    distance, _ = cKDTree(_images(atoms)).query(points)
+    return points[int(np.argmax(distance))]
+
+
+def _neighbours(atoms: Atoms, i: int, elements=("Si", "Ca")) -> tuple[np.ndarray, np.ndarray]:
+    """Symbols and vectors (A) from atom i to its neighbours of the given elements within CATION_SHELL_A."""
+    from ase.neighborlist import neighbor_list
+
+    first, second, vec = neighbor_list("ijD", atoms, CATION_SHELL_A)
+    symbols = np.array(atoms.get_chemical_symbols())
+    mine = (first == i) & np.isin(symbols[second], elements)
+    return symbols[second[mine]], vec[mine]
+
+
+def _away_from_cations(atoms: Atoms, i: int) -> np.ndarray:
+    """Unit vector opposite to the sum of unit vectors from atom i to its cations (to any neighbours if it has none)."""
+    _, vec = _neighbours(atoms, i)
+    if len(vec) == 0:
+        _, vec = _neighbours(atoms, i, elements=tuple(set(atoms.get_chemical_symbols())))
+    u = -(vec / np.linalg.norm(vec, axis=1)[:, None]).sum(axis=0)
+    return u / np.linalg.norm(u)
+
+
+def _hydroxyl_oxygens(atoms: Atoms, n: int, exclude: list[int]) -> list[int]:
+    """The n oxygens bonded to exactly one Si with the lowest bond-valence sum from Si and Ca (ties: lower index)."""
+    sums = []
+    for i in np.flatnonzero(np.array(atoms.get_chemical_symbols()) == "O"):
+        symbols, vec = _neighbours(atoms, i)
+        d = np.linalg.norm(vec, axis=1)
+        if i in exclude or np.sum((symbols == "Si") & (d < SI_O_BOND_A)) != 1:
+            continue
+        r0 = np.array([BOND_VALENCE_R0[el] for el in symbols])
+        sums.append((float(np.exp((r0 - d) / 0.37).sum()), int(i)))
+    return [i for _, i in sorted(sums)[:n]]
+
+
+def _water_hydrogens(atoms: Atoms, i: int) -> Atoms:
+    """Two H on water oxygen i: bisector away from its cations, turned about it to keep the H farthest from other atoms."""
+    from ase.geometry import get_distances
+
+    u = _away_from_cations(atoms, i)
+    e1 = np.cross(u, [1.0, 0, 0] if abs(u[0]) < 0.9 else [0, 1.0, 0])
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(u, e1)
+    half = np.radians(HOH_DEG / 2)
+    others = np.delete(atoms.positions, i, axis=0)
+    best = None
+    for phi in np.radians(np.arange(0, 180, 5)):
+        side = np.cos(phi) * e1 + np.sin(phi) * e2
+        h = atoms.positions[i] + OH_A * np.array([np.cos(half) * u + np.sin(half) * side, np.cos(half) * u - np.sin(half) * side])
+        closest = get_distances(h, others, cell=atoms.cell, pbc=True)[1].min()
+        if best is None or closest > best[0] + 1e-9:
+            best = (closest, h)
+    return Atoms("H2", positions=best[1])
