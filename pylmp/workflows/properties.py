@@ -103,17 +103,17 @@ def check(study) -> None:
     if study.lattice != refs["lattice"] or present != [refs["element"]]:
         raise PylmpError(f"{src}: the references in {s['references']} are for {refs['lattice']} {refs['element']}; set material.lattice: "
                          f"{refs['lattice']} and composition: {{{refs['element']}: 100}}, or give settings.references for this material")
-    for name in SUBWORKFLOWS:
+    for name, wf in SUBWORKFLOWS.items():
         sub = s[name] or {}
         if not isinstance(sub, dict):
             raise PylmpError(f"{src}: settings.{name} must be a mapping of {name} settings, e.g. {{atoms: 108}}")
-        allowed = {**SUBWORKFLOWS[name].DEFAULTS, **({"atoms": study.atoms} if name in CELL_SIZED else {})}
+        allowed = {**wf.DEFAULTS, **({"atoms": study.atoms} if name in CELL_SIZED else {})}
         try:
             spec._check_keys(sub, allowed, f"settings.{name}", src)
             typed = spec._typed_settings({**allowed, **sub}, allowed, src)
             s[name] = {k: typed[k] for k in sub}
             if name in needed(study):
-                SUBWORKFLOWS[name].check(sub_study(study, name))
+                wf.check(sub_study(study, name))
         except PylmpError as exc:  # name the setting as it is written in this study
             raise PylmpError(str(exc).replace("settings.", f"settings.{name}.").replace(f"settings.{name}.{name}", f"settings.{name}")) from None
 
@@ -154,7 +154,7 @@ def _from_project(entry: dict, project: dict, dft_json: str) -> dict | None:
             node = node.get(part) if isinstance(node, dict) else None
         if isinstance(node, (int, float)):
             return {**{k: v for k, v in entry.items() if k != "project_json"}, "value": node,
-                    "conditions": option.get("conditions", ""), "source": f"{entry['source']} ({dft_json}: {option['key']})"}
+                    "conditions": option.get("conditions", ""), "source": f"{entry['source']}, key {option['key']}"}
     return None
 
 
@@ -270,7 +270,7 @@ def markdown(summary) -> str:
     """The table as Markdown: value (deviation vs experiment / vs DFT) per potential, MAPD and rank at the bottom."""
     names = list(summary)
     fmt = lambda x: "-" if x is None else f"{x:.4g}"
-    pct = lambda x: "" if x is None else f"{x:+.0f}%"
+    pct = lambda x: "" if x is None else (f"{x:+.1f}%" if abs(x) < 10 else f"{x:+.0f}%")
     lines = ["| property | experiment | DFT | " + " | ".join(names) + " |", "|---" * (3 + len(names)) + "|"]
     for key in property_keys(summary):
         ref = next(res["reference"][key] for res in summary.values() if key in res)
