@@ -10,8 +10,9 @@ namespace pylmp_torch {
 
 const char *HOW_TO_MAKE =
     "supported files: SevenNet `sevenn get_model 7net-0 -o FILE` (python -m pylmp.plugin deploys SevenNet-0); "
-    "NequIP/Allegro `nequip-compile CKPT FILE.nequip.pt2 --mode aotinductor --device cpu --target "
-    "pair_nequip|pair_allegro`; MACE `mace_create_lammps_model MODEL --format libtorch`";
+    "NequIP `python -m pylmp.nequip_compile CKPT FILE.nequip.pt2` (any number of MPI ranks; nequip-compile "
+    "--target pair_nequip: one rank); Allegro `nequip-compile CKPT FILE.nequip.pt2 --mode aotinductor --device "
+    "cpu --target pair_allegro`; MACE `mace_create_lammps_model MODEL --format libtorch`";
 
 std::string first_line(const std::string &text)
 {

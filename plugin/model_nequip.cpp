@@ -1,13 +1,17 @@
 // NequIP and Allegro AOTInductor packages (`nequip-compile CKPT OUT.nequip.pt2 --mode aotinductor
-// --target pair_nequip|pair_allegro`). The package metadata holds r_max, type_names, model_dtype and the order
-// of the positional inputs/outputs (nequip_aoti_inputs / nequip_aoti_outputs). The compiled model returns
-// forces and virial itself (autograd is inside it), always of the energy of the whole graph:
+// --target pair_nequip|pair_allegro`, or pylmp's own NequIP target `python -m pylmp.nequip_compile CKPT OUT`).
+// The package metadata holds r_max, type_names, model_dtype and the order of the positional inputs/outputs
+// (nequip_aoti_inputs / nequip_aoti_outputs). The compiled model returns forces and virial itself (autograd
+// is inside it):
 // - pair_allegro: strictly local (an atom's energy depends only on its own edges). Nodes are all LAMMPS
 //   atoms, edges leave local atoms only, so ghost nodes carry no position-dependent energy and the forces on
 //   them are exactly what their owners need (reverse communication). Exact on any number of ranks.
-// - pair_nequip: message passing, and the returned forces include the derivative of the (truncated) energies
-//   of ghost-shell nodes, which no ghost shell removes: exact on one MPI rank only, where the graph is the
-//   periodic system itself (edge_cell_shift carries the image offsets, with cell = identity).
+// - pylmp_nequip: message passing; the extra input pylmp_local_mask (1 for local nodes, 0 for the ghost shell)
+//   makes the package differentiate the energy of the local atoms only, so the ghost-shell graph
+//   (n_layers x r_max, n_layers from the metadata key num_layers) is exact on any number of ranks.
+// - pair_nequip: message passing with forces of the whole graph's energy, ghost-shell atoms included: exact
+//   on one MPI rank only, where the graph is the periodic system itself.
+// NequIP graphs are PerAtomId: edge_cell_shift carries the image offsets in Angstrom, with cell = identity.
 #include "model.h"
 
 #include <torch/csrc/inductor/aoti_package/model_package_loader.h>
@@ -49,9 +53,13 @@ class NequipAotiRunner : public ModelRunner {
         // with cell = identity the shift is the image offset in Angstrom: vec - (pos_j - pos_i)
         torch::Tensor shift = g.vec_view() - (pos.index_select(0, edges[1]) - pos.index_select(0, edges[0]));
         args.push_back(shift.to(device, dtype));
+      } else if (name == "pylmp_local_mask") {
+        torch::Tensor mask = torch::zeros({g.num_nodes(), 1}, f64);
+        mask.narrow(0, 0, g.nlocal).fill_(1.0);
+        args.push_back(mask.to(device));
       } else {
         throw ModelError(family + " package needs input '" + name + "', which pair_style pylmp/torch "
-                         "does not provide; compile with --target pair_allegro or pair_nequip");
+                         "does not provide; compile with `python -m pylmp.plugin` (pylmp_nequip, pair_allegro)");
       }
     }
     std::vector<torch::Tensor> res = loader->run(args);
@@ -104,10 +112,13 @@ std::unique_ptr<ModelRunner> open_nequip_aoti(const std::string &path, torch::De
   if (has_cell) {
     runner->family = "NequIP";
     runner->graph_kind = GraphKind::PerAtomId;
-    runner->multi_rank = false;
+    runner->multi_rank = std::find(runner->inputs.begin(), runner->inputs.end(), "pylmp_local_mask") !=
+                         runner->inputs.end();
     runner->multi_rank_why = "a pair_nequip package returns forces of the whole graph's energy, ghost-shell "
-                             "atoms included, so a message-passing model is exact on one MPI rank only; run "
-                             "it on 1 rank (mpirun -np 1, threads N) or use a strictly local Allegro model";
+                             "atoms included, so it is exact on one MPI rank only; recompile the model with "
+                             "`python -m pylmp.nequip_compile CKPT OUT.nequip.pt2` (local-atom energies, any "
+                             "number of ranks) or run it on 1 rank (mpirun -np 1, threads N)";
+    if (meta.count("num_layers")) runner->n_layers = std::stoi(meta["num_layers"]);
   } else {
     runner->family = "Allegro";
     runner->graph_kind = GraphKind::PerLammpsAtom;

@@ -9,12 +9,17 @@ Deployed models are generated, not committed (potentials/deployed/ is gitignored
 - `deploy_sevennet()` writes sevennet-0.pt with `sevenn get_model 7net-0`, from the checkpoint that ships
   inside the sevenn wheel;
 - `compile_nequip()` turns the committed tiny NequIP/Allegro models (potentials/test_models/*.nequip.zip,
-  packaged checkpoints made by run/train_test_models.py) into AOTInductor packages with `nequip-compile`. Those are machine code for the
-  host CPU, so they are compiled where they run (~40 s each), never shipped.
+  packaged checkpoints made by run/train_test_models.py) into AOTInductor packages: Allegro with `nequip-compile
+  --target pair_allegro`, NequIP with pylmp's own target `pylmp_nequip` (pylmp/nequip_compile.py: forces of the
+  local atoms' energy, so it runs on any number of MPI ranks). Those are machine code for the host CPU, so they
+  are compiled where they run (~1-2 min each), never shipped.
 """
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 from pylmp import lammps_env, paths
@@ -26,7 +31,9 @@ PLUGIN_FILE = PLUGIN_DIR / "pylmptorchplugin.so"
 DEPLOYED_DIR = paths.POTENTIALS / "deployed"
 SEVENNET_MODELS = {"7net-0": "sevennet-0.pt"}
 TEST_MODELS = paths.POTENTIALS / "test_models"
-NEQUIP_MODELS = {"nequip-tiny": "pair_nequip", "allegro-tiny": "pair_allegro"}  # model name -> compile target
+NEQUIP_MODELS = {"nequip-tiny": "pylmp_nequip", "allegro-tiny": "pair_allegro"}  # model name -> compile target
+# pylmp_nequip: message passing, any number of MPI ranks; pair_nequip (nequip's own): one rank only
+NEQUIP_TARGETS = ("pylmp_nequip", "pair_allegro", "pair_nequip")
 
 
 def lammps_plugin_dir() -> str:
@@ -63,8 +70,20 @@ def deploy_sevennet(model: str = "7net-0", out: Path | None = None, force: bool 
     return out
 
 
+def package_target(path: Path) -> str | None:
+    """The compile target of an AOTInductor package, from the metadata JSON inside the zip (None if unreadable)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            name = next(n for n in z.namelist() if n.endswith("_metadata.json"))
+            meta = json.loads(z.read(name))
+    except (OSError, StopIteration, ValueError, zipfile.BadZipFile):
+        return None
+    inputs = meta.get("nequip_aoti_inputs", "").split()
+    return meta.get("pylmp_target") or ("pair_nequip" if "cell" in inputs else "pair_allegro")
+
+
 def compile_nequip(name: str, target: str | None = None, out: Path | None = None, force: bool = False) -> Path:
-    """AOTInductor package of a NequIP-framework model for LAMMPS (target pair_nequip|pair_allegro).
+    """AOTInductor package of a NequIP-framework model for LAMMPS (target pylmp_nequip|pair_allegro|pair_nequip).
 
     `name` is a checkpoint / .nequip.zip path or the name of a model in potentials/test_models/. Recompiled
     when the source is newer than the compiled package.
@@ -74,19 +93,24 @@ def compile_nequip(name: str, target: str | None = None, out: Path | None = None
         raise PylmpError(f"model {ckpt} not found; train it with `.venv/bin/python run/train_test_models.py`")
     stem = ckpt.name.split(".")[0]
     target = target or NEQUIP_MODELS.get(stem)
-    if target not in ("pair_nequip", "pair_allegro"):
-        raise PylmpError(f"compile target for {ckpt.name} must be pair_nequip or pair_allegro, not {target!r}")
+    if target not in NEQUIP_TARGETS:
+        raise PylmpError(f"compile target for {ckpt.name} must be pylmp_nequip (NequIP), pair_allegro (Allegro) "
+                         f"or pair_nequip (NequIP, one MPI rank only), not {target!r}")
     out = Path(out) if out else DEPLOYED_DIR / f"{stem}.nequip.pt2"
-    if out.is_file() and out.stat().st_mtime >= ckpt.stat().st_mtime and not force:
+    fresh = out.is_file() and out.stat().st_mtime >= ckpt.stat().st_mtime
+    if fresh and package_target(out) == target and not force:  # an older package of another target is redone
         return out
     exe = lammps_env.venv_executable("nequip-compile", install="pip install nequip nequip-allegro")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part.nequip.pt2")  # never leave a half-written package under the real name
-    cmd = [exe, str(ckpt), str(tmp), "--mode", "aotinductor", "--device", "cpu", "--target", target]
+    if target == "pylmp_nequip":  # in a process of its own, like nequip-compile (global state, ~1 GB)
+        cmd = [sys.executable, "-m", "pylmp.nequip_compile", str(ckpt), str(tmp)]
+    else:
+        cmd = [exe, str(ckpt), str(tmp), "--mode", "aotinductor", "--device", "cpu", "--target", target]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0 or not tmp.is_file():
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise PylmpError(f"`nequip-compile {ckpt.name} --target {target}` failed: {tail[0]}")
+        raise PylmpError(f"compiling {ckpt.name} for target {target} failed: {tail[0]}")
     tmp.replace(out)
     return out
 

@@ -73,13 +73,16 @@ def single_point(potential, atoms, elements, folder):
     return (energy, *to_ase_frame(atoms, forces, p))
 
 
-def mpirun_single_point(potential, atoms, elements, folder, np_):
+def mpirun_single_point(potential, atoms, elements, folder, np_, pair_style_args=""):
     """Energy, virial (bar, xx yy zz xy xz yz, LAMMPS frame), forces by atom ID and the log text of
-    `mpirun -np N lmp -in in.lmp` doing `run 0` with a registry potential."""
+    `mpirun -np N lmp -in in.lmp` doing `run 0` with a registry potential (`pair_style_args`: keywords added
+    to its pair_style line)."""
     write(folder / "data.lmp", atoms, format="lammps-data", specorder=elements, masses=True)
+    lines = [f"{line} {pair_style_args}" if line.startswith("pair_style") else line
+             for line in registry_lines(potential, elements)]
     (folder / "in.lmp").write_text("\n".join([
         f"plugin load {plugin.plugin_path()}", "units metal", "atom_style atomic", "read_data data.lmp",
-        *registry_lines(potential, elements), "compute vir all pressure NULL virial",
+        *lines, "compute vir all pressure NULL virial",
         "thermo_style custom step pe c_vir[*]", "thermo_modify format float %22.15g",
         "dump d all custom 1 forces.${np} id fx fy fz", "dump_modify d sort id format float %22.15g", "run 0", ""]))
     cmd = [lammps_env.mpirun_executable(), "-np", str(np_), lammps_env.lmp_executable(), "-in", "in.lmp",

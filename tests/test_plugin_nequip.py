@@ -15,7 +15,8 @@ import pytest
 from ase.build import bulk, fcc111
 from ase.io import write
 
-from plugin_helpers import box, new_lammps, registry_lines, run_expecting_error, single_point
+from plugin_helpers import (box, mpirun_single_point, new_lammps, registry_lines, run_expecting_error, single_point,
+                            to_ase_frame)
 from pylmp import lammps_env, plugin, potentials
 
 MODELS = ["allegro-tiny", "nequip-tiny"]
@@ -99,15 +100,53 @@ def test_allegro_two_mpi_ranks_equal_one(packages, tmp_path):
     assert np.abs(v2 - v1).max() <= 1e-8 * np.abs(v1).max()
 
 
-def test_nequip_refuses_more_than_one_rank(packages, tmp_path):
-    """A pair_nequip package returns forces of the whole graph's energy: exact on one rank only, so say so."""
-    atoms = bulk("Ni", "fcc", a=3.52, cubic=True).repeat(3)
-    write(tmp_path / "data.lmp", atoms, format="lammps-data", specorder=["Ni"], masses=True)
-    lines = [f"plugin load {plugin.plugin_path()}", "units metal", "atom_style atomic", "read_data data.lmp",
-             *registry_lines("nequip-tiny", ["Ni"]), "run 0"]
-    proc = run_lmp(tmp_path, lines, 2, "nequip")
-    assert proc.returncode != 0
-    assert "exact on one MPI rank only" in proc.stdout + proc.stderr
+def rank_cells():
+    """Cells wide enough to be cut into 3 subdomains (a ghost shell 2 layers x 4 A + skin reaches across them)."""
+    rng = np.random.default_rng(12)
+    ni = bulk("Ni", "fcc", a=3.52, cubic=True).repeat((4, 3, 3))
+    ni.rattle(0.05, seed=5)
+    slab = fcc111("Ni", (4, 4, 5), a=3.52, vacuum=5.0, orthogonal=True)
+    slab.pbc = True
+    slab.rattle(0.03, seed=6)
+    alloy = bulk("Ni", "fcc", a=3.56, cubic=True).repeat((4, 3, 3))
+    symbols = np.array(alloy.get_chemical_symbols())
+    symbols[rng.choice(len(alloy), 30, replace=False)] = "Al"
+    alloy.set_chemical_symbols(symbols)
+    alloy.set_cell(alloy.cell @ np.array([[1, 0.02, 0], [0, 1, 0], [0.01, 0, 0.99]]), scale_atoms=True)
+    alloy.rattle(0.05, seed=7)
+    return {"bulk": (ni, ["Ni"]), "slab": (slab, ["Ni"]), "alloy": (alloy, ["Ni", "Al"])}
+
+
+@pytest.mark.parametrize("cell", ["bulk", "slab", "alloy"])
+def test_nequip_one_two_three_mpi_ranks_agree(packages, ase_calcs, tmp_path, cell):
+    """Message passing across ranks: a ghost shell of num_layers x r_max (from the package metadata) and the
+    pylmp_nequip package's forces/virial of the local atoms' energy only. 1, 2 and 3 ranks agree to 1e-8
+    relative (measured: 0 in energy, <5e-15 in forces, <3e-15 in the virial) and 1 rank equals nequip's ASE
+    calculator on the same cell."""
+    atoms, elements = rank_cells()[cell]
+    out = {np_: mpirun_single_point("nequip-tiny", atoms, elements, tmp_path, np_) for np_ in (1, 2, 3)}
+    e1, v1, f1, _ = out[1]
+    for np_ in (2, 3):
+        e, v, f, log = out[np_]
+        assert f"{np_} MPI ranks, 2 message-passing layers x r_max 4 A: ghost cutoff set to 10 A" in log
+        assert abs(e - e1) <= 1e-8 * abs(e1)
+        assert np.abs(f - f1).max() <= 1e-8 * np.abs(f1).max()
+        assert np.abs(v - v1).max() <= 1e-8 * np.abs(v1).max()
+    atoms.calc = ase_calcs["nequip-tiny"]
+    forces, stress = to_ase_frame(atoms, f1, v1)
+    assert abs(e1 - atoms.get_potential_energy()) / len(atoms) < 1e-6
+    assert np.abs(forces - atoms.get_forces()).max() < 1e-5
+    assert np.abs(stress - atoms.get_stress()).max() < 1e-7
+
+
+def test_nequip_ghost_shell_too_thin_is_wrong(packages, tmp_path):
+    """The test above can fail: with `layers 1` (ghost shell r_max + skin for a 2-layer model) 2 ranks miss
+    second-neighbour messages and the forces move by far more than 1e-8."""
+    atoms, elements = rank_cells()["alloy"]
+    _, _, f1, _ = mpirun_single_point("nequip-tiny", atoms, elements, tmp_path, 1)
+    _, _, f2, log = mpirun_single_point("nequip-tiny", atoms, elements, tmp_path, 2, pair_style_args="layers 1")
+    assert "1 message-passing layers" in log
+    assert np.abs(f2 - f1).max() > 1e-4
 
 
 def nve(name, dt, steps, tmp_path):
@@ -155,7 +194,7 @@ def test_error_element_not_in_model(packages):
 
 def test_error_missing_package_says_how_to_compile(tmp_path):
     msg = run_expecting_error(box() + [f"pair_coeff * * {tmp_path / 'nope.nequip.pt2'} Ni Al"])
-    assert "not found" in msg and "nequip-compile" in msg and "--target pair_nequip|pair_allegro" in msg
+    assert "not found" in msg and "--target pair_allegro" in msg and "python -m pylmp.nequip_compile" in msg
 
 
 def test_error_truncated_package(packages, tmp_path):
@@ -173,10 +212,14 @@ def test_error_units_other_than_metal(packages):
 def test_registry_entries_match_the_packages(packages):
     from torch._inductor.package import load_package
 
-    targets = {"allegro-tiny": "pos edge_index atom_types", "nequip-tiny": "pos edge_index atom_types cell edge_cell_shift"}
+    inputs = {"allegro-tiny": "pos edge_index atom_types",
+              "nequip-tiny": "pos edge_index atom_types cell edge_cell_shift pylmp_local_mask"}
     for name in MODELS:
         pot = potentials.get(name)
         pot.check_files()
         meta = load_package(str(packages[name])).get_metadata()
         assert pot.pair_style == plugin.PAIR_STYLE and list(pot.elements) == meta["type_names"].split()
-        assert meta["model_dtype"] == "float64" and meta["nequip_aoti_inputs"] == targets[name]
+        assert meta["model_dtype"] == "float64" and meta["nequip_aoti_inputs"] == inputs[name]
+        assert meta["r_max"] == "4.0"  # run/train_test_models.py: r_max 4 A
+        assert plugin.package_target(packages[name]) == plugin.NEQUIP_MODELS[name]
+    assert load_package(str(packages["nequip-tiny"])).get_metadata()["num_layers"] == "2"  # the model's 2 blocks
