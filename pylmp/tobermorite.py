@@ -143,13 +143,13 @@ def build(source: str = "hamid1981", seed: int = 1) -> Atoms:
     counts = {el: round(n * z) for el, n in _counts(formula).items()}
     n_water = counts["O"] - atoms.get_chemical_symbols().count("O")
     water = list(range(len(atoms), len(atoms) + n_water))
-    for _ in water:
-        atoms += Atoms("O", positions=[_farthest_point(atoms)])
-    hydroxyl = _hydroxyl_oxygens(atoms, counts["H"] - 2 * n_water, exclude=water)
+    atoms += Atoms(f"O{n_water}", positions=_farthest_points(atoms, n_water))
+    heavy = _Neighbours(atoms)  # H added below are not cations: this list stays valid for the O they sit on
+    hydroxyl = _hydroxyl_oxygens(heavy, counts["H"] - 2 * n_water, exclude=water)
     for i in hydroxyl:
-        atoms += Atoms("H", positions=[atoms.positions[i] + OH_A * _away_from_cations(atoms, i)])
+        atoms += Atoms("H", positions=[atoms.positions[i] + OH_A * heavy.away_from_cations(i)])
     for i in water:
-        atoms += _water_hydrogens(atoms, i)
+        atoms += _water_hydrogens(atoms, i, heavy.away_from_cations(i))
     atoms.wrap()
     atoms.info["placed_by_pylmp"] = {"water_O": water, "hydroxyl_O": hydroxyl}
     return atoms
@@ -174,41 +174,52 @@ def _images(atoms: Atoms) -> np.ndarray:
     return (atoms.positions[None, :, :] + shifts[:, None, :]).reshape(-1, 3)
 
 
-def _farthest_point(atoms: Atoms) -> np.ndarray:
-    """The point of a GRID_A grid over the cell farthest from every atom (periodic)."""
+def _farthest_points(atoms: Atoms, n: int) -> np.ndarray:
+    """n points, one at a time, each the point of a GRID_A grid over the cell farthest from every atom and every
+    point chosen before (periodic)."""
     from scipy.spatial import cKDTree
 
-    n = np.maximum(1, np.ceil(atoms.cell.lengths() / GRID_A)).astype(int)
-    frac = np.stack(np.meshgrid(*[np.arange(k) / k for k in n], indexing="ij"), -1).reshape(-1, 3)
-    points = frac @ atoms.cell.array
-    distance, _ = cKDTree(_images(atoms)).query(points)
-    return points[int(np.argmax(distance))]
+    k = np.maximum(1, np.ceil(atoms.cell.lengths() / GRID_A)).astype(int)
+    frac = np.stack(np.meshgrid(*[np.arange(m) / m for m in k], indexing="ij"), -1).reshape(-1, 3)
+    grid = frac @ atoms.cell.array
+    distance, _ = cKDTree(_images(atoms)).query(grid)
+    chosen = []
+    for _ in range(n):
+        chosen.append(grid[int(np.argmax(distance))])
+        new = _images(Atoms("X", positions=[chosen[-1]], cell=atoms.cell))
+        distance = np.minimum(distance, cKDTree(new).query(grid)[0])
+    return np.array(chosen)
 
 
-def _neighbours(atoms: Atoms, i: int, elements=("Si", "Ca")) -> tuple[np.ndarray, np.ndarray]:
-    """Symbols and vectors (A) from atom i to its neighbours of the given elements within CATION_SHELL_A."""
-    from ase.neighborlist import neighbor_list
+class _Neighbours:
+    """Every pair within CATION_SHELL_A of a crystal, computed once."""
 
-    first, second, vec = neighbor_list("ijD", atoms, CATION_SHELL_A)
-    symbols = np.array(atoms.get_chemical_symbols())
-    mine = (first == i) & np.isin(symbols[second], elements)
-    return symbols[second[mine]], vec[mine]
+    def __init__(self, atoms: Atoms):
+        from ase.neighborlist import neighbor_list
+
+        self.first, second, self.vec = neighbor_list("ijD", atoms, CATION_SHELL_A)
+        self.symbols = np.array(atoms.get_chemical_symbols())
+        self.of = self.symbols[second]
+
+    def around(self, i: int, elements=("Si", "Ca")) -> tuple[np.ndarray, np.ndarray]:
+        """Symbols and vectors (A) from atom i to its neighbours of the given elements."""
+        mine = (self.first == i) & np.isin(self.of, elements)
+        return self.of[mine], self.vec[mine]
+
+    def away_from_cations(self, i: int) -> np.ndarray:
+        """Unit vector opposite to the sum of unit vectors from atom i to its cations (to any neighbours if none)."""
+        _, vec = self.around(i)
+        if len(vec) == 0:
+            _, vec = self.around(i, elements=tuple(set(self.symbols)))
+        u = -(vec / np.linalg.norm(vec, axis=1)[:, None]).sum(axis=0)
+        return u / np.linalg.norm(u)
 
 
-def _away_from_cations(atoms: Atoms, i: int) -> np.ndarray:
-    """Unit vector opposite to the sum of unit vectors from atom i to its cations (to any neighbours if it has none)."""
-    _, vec = _neighbours(atoms, i)
-    if len(vec) == 0:
-        _, vec = _neighbours(atoms, i, elements=tuple(set(atoms.get_chemical_symbols())))
-    u = -(vec / np.linalg.norm(vec, axis=1)[:, None]).sum(axis=0)
-    return u / np.linalg.norm(u)
-
-
-def _hydroxyl_oxygens(atoms: Atoms, n: int, exclude: list[int]) -> list[int]:
+def _hydroxyl_oxygens(nb: _Neighbours, n: int, exclude: list[int]) -> list[int]:
     """The n oxygens bonded to exactly one Si with the lowest bond-valence sum from Si and Ca (ties: lower index)."""
     sums = []
-    for i in np.flatnonzero(np.array(atoms.get_chemical_symbols()) == "O"):
-        symbols, vec = _neighbours(atoms, i)
+    for i in np.flatnonzero(nb.symbols == "O"):
+        symbols, vec = nb.around(i)
         d = np.linalg.norm(vec, axis=1)
         if i in exclude or np.sum((symbols == "Si") & (d < SI_O_BOND_A)) != 1:
             continue
@@ -217,21 +228,49 @@ def _hydroxyl_oxygens(atoms: Atoms, n: int, exclude: list[int]) -> list[int]:
     return [i for _, i in sorted(sums)[:n]]
 
 
-def _water_hydrogens(atoms: Atoms, i: int) -> Atoms:
-    """Two H on water oxygen i: bisector away from its cations, turned about it to keep the H farthest from other atoms."""
-    from ase.geometry import get_distances
-
-    u = _away_from_cations(atoms, i)
+def _water_hydrogens(atoms: Atoms, i: int, u: np.ndarray) -> Atoms:
+    """Two H on water oxygen i, bisector u (away from its cations), turned about u in 5-degree steps to the
+    orientation whose H lie farthest from all other atoms (periodic)."""
     e1 = np.cross(u, [1.0, 0, 0] if abs(u[0]) < 0.9 else [0, 1.0, 0])
     e1 /= np.linalg.norm(e1)
-    e2 = np.cross(u, e1)
+    phi = np.radians(np.arange(0, 180, 5))[:, None]
+    side = np.cos(phi) * e1 + np.sin(phi) * np.cross(u, e1)
     half = np.radians(HOH_DEG / 2)
-    others = np.delete(atoms.positions, i, axis=0)
-    best = None
-    for phi in np.radians(np.arange(0, 180, 5)):
-        side = np.cos(phi) * e1 + np.sin(phi) * e2
-        h = atoms.positions[i] + OH_A * np.array([np.cos(half) * u + np.sin(half) * side, np.cos(half) * u - np.sin(half) * side])
-        closest = get_distances(h, others, cell=atoms.cell, pbc=True)[1].min()
-        if best is None or closest > best[0] + 1e-9:
-            best = (closest, h)
-    return Atoms("H2", positions=best[1])
+    h = atoms.positions[i] + OH_A * (np.cos(half) * u + np.stack([1, -1])[:, None, None] * np.sin(half) * side)  # (2, phi, 3)
+    frac = np.linalg.solve(atoms.cell.array.T, (h[:, :, None, :] - np.delete(atoms.positions, i, axis=0)).reshape(-1, 3).T).T
+    frac -= np.round(frac)  # then the nearest image among the 27 around it
+    shifts = np.array(np.meshgrid(*[[-1, 0, 1]] * 3, indexing="ij")).reshape(3, -1).T
+    d = np.linalg.norm((frac[:, None, :] + shifts) @ atoms.cell.array, axis=-1).min(axis=1).reshape(2, len(phi), -1)
+    best = int(np.argmax(d.min(axis=(0, 2))))
+    return Atoms("H2", positions=h[:, best])
+
+def bonding(path: str | Path, cutoff: float = 5.0, bins: int = 250, angle_bins: int = 90) -> dict:
+    """Si-O and Ca-O partial g(r) (OVITO, through pylmp.analysis.structure) and the O-Si-O (at Si) and Si-O-Si (at O)
+    bond-angle distributions, bonds = Si-O pairs within SI_O_BOND_A, of a structure file OVITO reads (extxyz, dump)."""
+    from ovito.io import import_file
+    from ovito.modifiers import BondAngleDistributionModifier, CreateBondsModifier
+
+    from pylmp.analysis import structure
+
+    g = structure.rdf(Path(path), cutoff, bins)
+    r = g["r_A"]
+    out = {"r_A": r.tolist()}
+    for a, b in (("Si", "O"), ("Ca", "O")):
+        partial = g["g_partial"].get(f"{a}-{b}", g["g_partial"].get(f"{b}-{a}"))
+        first_shell = r < CATION_SHELL_A
+        out[f"g_{a}-{b}"] = partial.tolist()
+        out[f"r1_{a}-{b}_A"] = structure.first_peak(r[first_shell], partial[first_shell])
+    pipeline = import_file(str(path))
+    bonds = CreateBondsModifier(mode=CreateBondsModifier.Mode.Pairwise)
+    bonds.set_pairwise_cutoff("Si", "O", SI_O_BOND_A)
+    pipeline.modifiers.append(bonds)
+    pipeline.modifiers.append(BondAngleDistributionModifier(bins=angle_bins, partition=BondAngleDistributionModifier.Partition.ByParticleType))
+    table = pipeline.compute().tables["bond-angle-distr"]
+    xy = np.asarray(table.xy())
+    out["angle_deg"] = xy[:, 0].tolist()
+    for k, name in enumerate(table.y.component_names):
+        if name in ("O-Si-O", "Si-O-Si"):
+            counts = xy[:, k + 1]
+            out[f"angles_{name}"] = counts.tolist()
+            out[f"mean_{name}_deg"] = float(np.dot(xy[:, 0], counts) / counts.sum())
+    return out

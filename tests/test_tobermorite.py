@@ -1,6 +1,7 @@
 """Tobermorite 11 A: the published cells reproduce the papers' volumes and X-ray density; the polytypes' cells agree
 with each other; a CIF is accepted only with the published cell. (The papers' coordinate tables are not shipped.)"""
 
+import numpy as np
 import pytest
 from ase import Atoms
 from ase.build import bulk
@@ -43,3 +44,134 @@ def test_cif_must_match_the_published_cell(tmp_path):
         tobermorite.from_cif(tmp_path / "missing.cif", "merlino2001_wessels_mdo2")
     with pytest.raises(PylmpError, match="unknown tobermorite cell"):
         tobermorite.published("merlino2001")
+
+
+# --- the full crystal of Hamid (1981) from COD 8103889 (data/tobermorite/tob11a_hamid.cif) ---
+
+@pytest.fixture(scope="module")
+def hamid():
+    return tobermorite.build("hamid1981", seed=1)
+
+
+def _pairs(atoms, cutoff):
+    """All periodic pair distances below cutoff by brute force in numpy: (i, j, d) over images -2..2 of each axis."""
+    shifts = np.array(np.meshgrid(*[range(-2, 3)] * 3, indexing="ij")).reshape(3, -1).T @ atoms.cell.array
+    diff = atoms.positions[None, :, None, :] - atoms.positions[:, None, None, :] + shifts[None, None, :, :]
+    d = np.linalg.norm(diff, axis=-1)
+    i, j, _ = np.nonzero((d < cutoff) & (d > 1e-8))
+    return i, j, d[(d < cutoff) & (d > 1e-8)]
+
+
+def test_hamid_crystal_cell_composition_density(hamid):
+    # the CIF's cell exactly (Hamid 1981, P 1 1 21: a 6.69, b 7.39, c 22.77 A, gamma 123.49, V 938.837 A^3)
+    assert hamid.cell.cellpar() == pytest.approx([6.69, 7.39, 22.76999, 90, 90, 123.49], abs=1e-6)
+    assert hamid.get_volume() == pytest.approx(938.837, abs=0.01)
+    ref = tobermorite.published("hamid1981_monoclinic")  # the abstract's c (22.779) differs by 0.04 %
+    assert hamid.cell.cellpar()[:3] == pytest.approx(ref.abc_A, rel=5e-4)
+    # Z = 4 x Ca2.25 Si3 O7.5 (OH)1.5 . H2O, at the paper's X-ray density 2.39 g/cm^3
+    info = tobermorite.describe(hamid)
+    assert info["composition"] == {"Ca": 9, "Si": 12, "O": 40, "H": 14}
+    assert info["density_g_cm3"] == pytest.approx(2.39, abs=0.01)
+    # the 8 full Ca, 12 Si and 36 framework O sit on the CIF's symmetry-expanded sites, untouched
+    from ase.io import read
+    cif = read(tobermorite.DATA / "tob11a_hamid.cif")
+    full = [a for a, k in zip(cif, cif.arrays["spacegroup_kinds"]) if max(cif.info["occupancy"][str(k)].values()) == 1]
+    assert len(full) == 56
+    for atom in full:
+        assert np.min(np.linalg.norm(hamid.positions - atom.position, axis=1)) < 1e-6
+
+
+def test_hamid_chains_intact_and_no_close_contacts(hamid):
+    s = np.array(hamid.get_chemical_symbols())
+    i, j, d = _pairs(hamid, 3.0)
+    # every Si keeps its four O within 1.8 A (dreierketten chains intact), and no other Si-O below 2.4 A
+    for k in np.flatnonzero(s == "Si"):
+        near = d[(i == k) & (s[j] == "O")]
+        assert np.sum(near < 1.8) == 4 and not np.any((near >= 1.8) & (near < 2.4))
+    assert d.min() > 0.9  # no two atoms closer than 0.9 A
+    # each H sits on exactly one O at 0.97 A; water H-H is 1.53 A; every other contact of an H is above 1.5 A
+    for k in np.flatnonzero(s == "H"):
+        mine = i == k
+        assert np.sum(mine & (d < 1.2)) == 1 and s[j[mine & (d < 1.2)]][0] == "O"
+        assert d[mine & (d < 1.2)][0] == pytest.approx(0.97, abs=1e-6)
+        assert np.all(d[mine & (d >= 1.2)] > 1.5)
+    # heavy atoms: the CIF's shortest contact (Si-O 1.52 A) is the shortest; placed water O stay 2.5 A from all
+    heavy = (s[i] != "H") & (s[j] != "H")
+    assert d[heavy].min() == pytest.approx(1.523, abs=0.002)
+    for k in hamid.info["placed_by_pylmp"]["water_O"]:
+        assert d[(i == k) & (s[j] != "H")].min() > 2.5
+
+
+def test_seed_picks_one_interlayer_ca_site():
+    from ase.io import read
+    cif = read(tobermorite.DATA / "tob11a_hamid.cif")
+    partial = cif.positions[[max(cif.info["occupancy"][str(k)].values()) < 1 for k in cif.arrays["spacegroup_kinds"]]]
+    assert len(partial) == 4
+    filled = set()
+    for seed in range(5):
+        atoms = tobermorite.build("hamid1981", seed=seed)
+        ca = atoms.positions[np.array(atoms.get_chemical_symbols()) == "Ca"]
+        hits = [k for k, p in enumerate(partial) if np.min(np.linalg.norm(ca - p, axis=1)) < 1e-6]
+        assert len(hits) == 1
+        filled.add(hits[0])
+        assert tobermorite.describe(atoms)["composition"]["Ca"] == 9
+    assert len(filled) > 1  # the seed matters
+    assert np.allclose(tobermorite.build(seed=3).positions, tobermorite.build(seed=3).positions)
+
+
+def test_rdf_and_angles_equal_numpy(hamid, tmp_path):
+    write(tmp_path / "hamid.extxyz", hamid, format="extxyz")
+    cutoff, bins = 5.0, 250
+    out = tobermorite.bonding(tmp_path / "hamid.extxyz", cutoff, bins)
+    s = np.array(hamid.get_chemical_symbols())
+    i, j, d = _pairs(hamid, cutoff)
+    edges = np.linspace(0, cutoff, bins + 1)
+    shell = 4 / 3 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
+    for a, b, r1 in (("Si", "O", 1.6), ("Ca", "O", 2.4)):
+        counts, _ = np.histogram(d[(s[i] == a) & (s[j] == b)], edges)
+        g = counts / (np.sum(s == a) * np.sum(s == b) / hamid.get_volume() * shell)
+        assert np.asarray(out[f"g_{a}-{b}"]) == pytest.approx(g, rel=1e-3, abs=1e-6)
+        nearest = d[(s[i] == a) & (s[j] == b) & (d < 3.0)]
+        assert out[f"r1_{a}-{b}_A"] == pytest.approx(r1, abs=0.1)
+        # the highest first-shell bin holds the most common bond lengths
+        assert abs(out[f"r1_{a}-{b}_A"] - np.median(nearest)) < 0.1
+    # O-Si-O at each Si over its four bonds: numpy mean equals the library's histogram mean (2-degree bins)
+    angles = []
+    for k in np.flatnonzero(s == "Si"):
+        vec = [hamid.get_distance(k, o, mic=True, vector=True) for o in np.flatnonzero(s == "O")]
+        bonds = [v / np.linalg.norm(v) for v in vec if np.linalg.norm(v) < tobermorite.SI_O_BOND_A]
+        angles += [np.degrees(np.arccos(np.dot(u, v))) for n, u in enumerate(bonds) for v in bonds[n + 1:]]
+    assert len(angles) == 12 * 6 and sum(out["angles_O-Si-O"]) == 72
+    assert out["mean_O-Si-O_deg"] == pytest.approx(np.mean(angles), abs=1.0)
+    assert sum(out["angles_Si-O-Si"]) == 12  # one angle per bridging O: single chains, 12 bridges per cell
+
+
+def test_bad_source_and_composition(tmp_path, study_file):
+    with pytest.raises(PylmpError, match="unknown tobermorite source 'hamid'"):
+        tobermorite.build("hamid")
+    from pylmp import spec
+    good = "workflow: tobermorite\nmaterial: {composition: {Ca: 12, Si: 16, O: 53.333333, H: 18.666667}}\n"
+    assert spec.load(study_file(good + "potentials: [sevennet-0]\n")).settings["max_steps"] == 150
+    with pytest.raises(PylmpError, match="does not cover Ca, Si, O, H"):
+        spec.load(study_file(good + "potentials: [Ni_u3]\n"))
+    with pytest.raises(PylmpError, match="material.composition must be the crystal's"):
+        spec.load(study_file("workflow: tobermorite\nmaterial: {composition: {Ca: 25, Si: 25, O: 25, H: 25}}\npotentials: [sevennet-0]\n"))
+
+
+def test_lammps_box_back_to_the_cell(hamid, tmp_path):
+    """The workflow reads a, b, c, angles back from LAMMPS's lx ly lz xy xz yz: ASE's data file of the crystal
+    (the task's data.lmp) must give back the CIF's cell."""
+    from pylmp import structures
+    from pylmp.workflows import tobermorite as workflow
+    structures.write_data(hamid, tmp_path / "data.lmp", ["Ca", "Si", "O", "H"])
+    box = {}
+    for line in (tmp_path / "data.lmp").read_text().splitlines():
+        parts = line.split()
+        if line.endswith(("xlo xhi", "ylo yhi", "zlo zhi")):
+            box[parts[2][0]] = float(parts[1]) - float(parts[0])
+        elif line.endswith("xy xz yz"):
+            box.update(xy=float(parts[0]), xz=float(parts[1]), yz=float(parts[2]))
+    cell = np.array([[box["x"], 0, 0], [box["xy"], box["y"], 0], [box["xz"], box["yz"], box["z"]]])
+    got = workflow.cell_numbers(cell, float(hamid.get_masses().sum()))
+    assert [got[q] for q in ("a", "b", "c", "alpha", "beta", "gamma")] == pytest.approx(hamid.cell.cellpar(), abs=1e-6)
+    assert got["density"] == pytest.approx(tobermorite.describe(hamid)["density_g_cm3"], rel=1e-9)

@@ -1,0 +1,133 @@
+"""Tobermorite 11 A: lattice parameters of the published crystal with each potential, and its Si-O / Ca-O bonding.
+
+One task per potential: the crystal of pylmp.tobermorite.build (Hamid 1981, Ca9 Si12 O40 H14, seeded by material.seed),
+atoms and the triclinic cell relaxed to zero stress (box/relax tri) for at most settings.max_steps minimizer
+iterations. a, b, c, alpha, beta, gamma, V and the density are compared with the paper's cell (percent deviation).
+Si-O and Ca-O g(r) and the O-Si-O / Si-O-Si bond angles (OVITO) of the built and of each relaxed crystal go to
+results.json and <task>/bonding_*.csv. Classical potentials without Ca, Si, O and H are refused by the study check.
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from ase.io import write
+
+from pylmp import tobermorite
+from pylmp.analysis import plotting
+from pylmp.errors import PylmpError
+from pylmp.launch import Task
+
+DEFAULTS = {"source": "hamid1981", "max_steps": 150, "rdf_cutoff": 5.0, "rdf_bins": 250, "angle_bins": 90}
+COMPARED = ("a", "b", "c", "gamma", "V", "density")
+
+
+def crystal(study) -> Atoms:
+    return tobermorite.build(study.settings["source"], study.seed)
+
+
+def check(study) -> None:
+    s = study.settings
+    if s["source"] not in tobermorite.SOURCES:
+        raise PylmpError(f"{study.source}: settings.source '{s['source']}' unknown; choose one of {', '.join(tobermorite.SOURCES)}")
+    if s["max_steps"] < 2 or not 2.0 < s["rdf_cutoff"] <= 10.0:
+        raise PylmpError(f"{study.source}: settings.max_steps must be at least 2 and rdf_cutoff 2-10 A")
+    built = tobermorite.describe(crystal(study))["composition"]
+    total = sum(built.values())
+    wanted = {el: pct for el, pct in study.composition.items() if pct > 0}
+    if set(wanted) != set(built) or any(abs(100 * built[el] / total - pct) > 0.01 for el, pct in wanted.items()):
+        pct = ", ".join(f"{el}: {100 * n / total:.4f}" for el, n in built.items())
+        raise PylmpError(f"{study.source}: material.composition must be the crystal's, {{{pct}}} (at.%)")
+
+
+def tasks(study, potential) -> list[Task]:
+    return [Task("relax", "tobermorite.lmp.j2", crystal(study), potential, study.elements,
+                 {"max_steps": study.settings["max_steps"]})]
+
+
+def cell_numbers(cell: np.ndarray, mass_amu: float) -> dict:
+    cellpar = Atoms(cell=cell, pbc=True).cell.cellpar()
+    volume = float(abs(np.linalg.det(cell)))
+    return {"a": cellpar[0], "b": cellpar[1], "c": cellpar[2], "alpha": cellpar[3], "beta": cellpar[4], "gamma": cellpar[5],
+            "V": volume, "density": mass_amu / tobermorite.AVOGADRO / (volume * 1e-24)}
+
+
+def _bonding(study, path: Path, csv_path: Path) -> dict:
+    s = study.settings
+    out = tobermorite.bonding(path, s["rdf_cutoff"], s["rdf_bins"], s["angle_bins"])
+    with open(csv_path, "w", newline="") as fh:  # one file per structure: g(r) rows, then angle rows
+        w = csv.writer(fh)
+        w.writerow(["r_A", "g_Si-O", "g_Ca-O"])
+        w.writerows(zip(out["r_A"], out["g_Si-O"], out["g_Ca-O"]))
+        w.writerow(["angle_deg", "count_O-Si-O", "count_Si-O-Si"])
+        w.writerows(zip(out["angle_deg"], out["angles_O-Si-O"], out["angles_Si-O-Si"]))
+    return out
+
+
+def analyze(study, results) -> dict:
+    r = results["relax"]
+    folder = Path(r["_folder"])
+    built = crystal(study)
+    write(folder / "built.extxyz", built, format="extxyz")
+    mass = float(built.get_masses().sum())
+    # LAMMPS's restricted triclinic box: a = (lx, 0, 0), b = (xy, ly, 0), c = (xz, yz, lz)
+    cell = np.array([[r["lx_A"], 0, 0], [r["xy_A"], r["ly_A"], 0], [r["xz_A"], r["yz_A"], r["lz_A"]]])
+    relaxed = cell_numbers(cell, mass)
+    ref = tobermorite.published(tobermorite.SOURCES[study.settings["source"]][1])
+    paper = {"a": ref.abc_A[0], "b": ref.abc_A[1], "c": ref.abc_A[2], "alpha": ref.angles_deg[0], "beta": ref.angles_deg[1],
+             "gamma": ref.angles_deg[2], "V": ref.volume(), "density": cell_numbers(ref.cell(), mass)["density"]}
+    unit = {"V": "A3", "density": "g_cm3", "alpha": "deg", "beta": "deg", "gamma": "deg"}
+    key = lambda q: f"{q}_{unit.get(q, 'A')}"  # noqa: E731
+    return {
+        **{key(q): float(v) for q, v in relaxed.items()},
+        "deviation_pct": {key(q): float(100 * (relaxed[q] / paper[q] - 1)) for q in COMPARED},
+        "published": {key(q): float(v) for q, v in paper.items()},
+        "E_eV_per_atom": r["E_eV"] / r["natoms"], "press_bar": r["press_bar"], "fmax_eV_A": r["fmax_eV_A"], "steps": int(r["steps"]),
+        "bonding": {"built": _bonding(study, folder / "built.extxyz", folder / "bonding_built.csv"),
+                    "relaxed": _bonding(study, folder / "relaxed.dump", folder / "bonding_relaxed.csv")},
+        "source": ref.source,
+    }
+
+
+def rows(summary) -> list[dict]:
+    first = next(iter(summary.values()))
+    out = [{"structure": "published", **first["published"]}]
+    for name, res in summary.items():
+        out.append({"structure": name, **{k: res[k] for k in first["published"]}, "steps": res["steps"],
+                    **{f"dev_{k}_pct": v for k, v in res["deviation_pct"].items()}})
+    return out
+
+
+def plot(summary, path) -> None:
+    """Left: % deviation of a, b, c, gamma, V from the paper per potential. Middle: Si-O and Ca-O g(r).
+    Right: O-Si-O and Si-O-Si angles. Dashed black: the built (unrelaxed) crystal; colours: relaxed per potential."""
+    fig, (ax_bar, ax_g, ax_ang) = plotting.figure(ncols=3)
+    colors = plotting.colors(summary)
+    labels = ["a_A", "b_A", "c_A", "gamma_deg", "V_A3"]
+    width = 0.8 / len(summary)
+    for k, (name, res) in enumerate(summary.items()):
+        x = np.arange(len(labels)) + (k - (len(summary) - 1) / 2) * width
+        ax_bar.bar(x, [res["deviation_pct"][q] for q in labels], width, color=colors[name], label=name)
+    ax_bar.set_xticks(np.arange(len(labels)), ["a", "b", "c", "gamma", "V"])
+    ax_bar.axhline(0, color="k", lw=0.8)
+    ax_bar.set_ylabel("deviation from Hamid (1981) (%)")
+    ax_bar.set_title("Lattice parameters")
+    built = next(iter(summary.values()))["bonding"]["built"]
+    for res, color, style, label in [(built, "k", "--", "built")] + [(v["bonding"]["relaxed"], colors[n], "-", n) for n, v in summary.items()]:
+        ax_g.plot(res["r_A"], res["g_Si-O"], style, color=color, lw=1, label=f"Si-O {label}")
+        ax_g.plot(res["r_A"], np.array(res["g_Ca-O"]) + 20, style, color=color, lw=1, alpha=0.6)
+        ax_ang.plot(res["angle_deg"], res["angles_O-Si-O"], style, color=color, lw=1, label=label)
+        ax_ang.plot(res["angle_deg"], res["angles_Si-O-Si"], style, color=color, lw=1, alpha=0.6)
+    ax_g.set_xlim(1.2, 3.5)
+    ax_g.set_xlabel("r (A)")
+    ax_g.set_ylabel("g(r): Si-O; Ca-O shifted by +20")
+    ax_g.set_title("Partial RDF")
+    ax_ang.set_xlabel("angle (deg): O-Si-O ~109, Si-O-Si ~140")
+    ax_ang.set_ylabel("bond angles per bin")
+    ax_ang.set_title("Bond angles")
+    for ax in (ax_bar, ax_g, ax_ang):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    plotting.save(fig, path)
