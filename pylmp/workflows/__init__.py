@@ -26,3 +26,6 @@ WORKFLOWS["accuracy"] = accuracy
 from pylmp.workflows import properties  # noqa: E402  (a0, C_ij, E_vac, gamma, surfaces vs experiment and DFT)
 
 WORKFLOWS["properties"] = properties
+from pylmp.workflows import tobermorite  # noqa: E402  (tobermorite 11 A lattice parameters and bonding)
+
+WORKFLOWS["tobermorite"] = tobermorite
