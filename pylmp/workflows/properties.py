@@ -288,32 +288,36 @@ def markdown(summary) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _bars(ax, groups: list[str], series: dict[str, list], colors: dict, ylabel: str, title: str) -> None:
+def _bars(ax, groups: list[str], series: dict[str, list], colors: dict, labels: dict, ylabel: str, title: str) -> None:
     width = 0.8 / max(1, len(series))
     x = np.arange(len(groups))
     for i, (name, values) in enumerate(series.items()):
         v = np.array([np.nan if y is None else y for y in values], dtype=float)
-        ax.bar(x - 0.4 + width * (i + 0.5), v, width, color=colors[name], label=name)
+        ax.bar(x - 0.4 + width * (i + 0.5), v, width, color=colors[name], label=labels[name])
     ax.axhline(0.0, color="k", lw=0.8)
-    ax.set_xticks(x, groups, rotation=30, ha="right")
+    ax.set_xticks(x, [g.replace("_mJ_m2", "").replace("_GPa", "").replace("_eV", "").replace("_A", "") for g in groups],
+                  rotation=30, ha="right")
     ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=7)
 
 
 def plot(summary, path) -> None:
-    """Percent deviation per property (groups) and potential (bars): left vs experiment, right vs DFT.
-    Also writes the Markdown table beside the figure (properties.md)."""
+    """Percent deviation per property (groups) and potential (bars): left vs experiment, right vs DFT; the legend
+    ranks the potentials by mean absolute percent deviation. Also writes the Markdown table (properties.md)."""
     colors = plotting.colors(summary)
-    fig, axes = plotting.figure(ncols=2, width=max(6.0, 0.9 * len(property_keys(summary)) * max(1, len(summary)) ** 0.5 + 2), height=4.5)
+    functional = next(iter(summary.values())).get("dft_functional", "")
+    referenced = max(len(res["deviation_pct"][k]) for res in summary.values() for k in KINDS)
+    fig, axes = plotting.figure(ncols=2, width=min(10.0, max(5.0, 0.25 * referenced * len(summary) + 2)), height=4.5)
     for ax, kind in zip(axes, KINDS):
         keys = [k for k in property_keys(summary) if any(k in res["deviation_pct"][kind] for res in summary.values())]
-        series = {n: [res["deviation_pct"][kind].get(k) for k in keys] for n, res in summary.items()}
-        ranked = ", ".join(f"{n} {m:.0f}%" for n, m in ranking(summary, kind))
-        functional = next(iter(summary.values())).get("dft_functional", "")
-        _bars(ax, keys, series, colors, f"deviation from {kind} (%)",
-              f"vs {kind}{' (' + functional + ')' if kind == 'dft' else ''}; mean |dev|: {ranked or 'no reference'}")
+        ranked = ranking(summary, kind)
+        order = [n for n, _ in ranked] + [n for n in summary if n not in dict(ranked)]
+        series = {n: [summary[n]["deviation_pct"][kind].get(k) for k in keys] for n in order}
+        labels = {n: f"{i + 1}. {n}: mean |dev| {m:.0f}%" for i, (n, m) in enumerate(ranked)}
+        _bars(ax, keys, series, colors, {n: labels.get(n, n) for n in order}, f"deviation from {kind} (%)",
+              f"vs {'DFT (' + functional + ')' if kind == 'dft' else 'experiment'}")
     plotting.save(fig, path)
     Path(path).with_suffix(".md").write_text(markdown(summary))
 
@@ -355,7 +359,7 @@ def plot_compare(rows_: list[dict], path: Path) -> None:
     """Deviation vs experiment (left) and DFT (right) per property, before and after, one pair of bars each."""
     props = [r for r in rows_ if not r["property"].startswith("MAPD")]
     labels = list(dict.fromkeys(f"{r['before']} -> {r['after']}" for r in props))
-    fig, axes = plotting.figure(ncols=2, width=max(6.0, 0.8 * len({r['property'] for r in props}) * max(1, len(labels)) ** 0.5 + 2), height=4.5)
+    fig, axes = plotting.figure(ncols=2, width=max(5.0, 0.7 * len({r["property"] for r in props}) * len(labels) + 2), height=4.5)
     for ax, kind in zip(axes, KINDS):
         keys = list(dict.fromkeys(r["property"] for r in props if r[f"{kind}_dev_after_pct"] is not None))
         series = {}
@@ -363,5 +367,6 @@ def plot_compare(rows_: list[dict], path: Path) -> None:
             mine = {r["property"]: r for r in props if f"{r['before']} -> {r['after']}" == label}
             series[f"{label.split(' -> ')[0]} (before)"] = [mine[k][f"{kind}_dev_before_pct"] if k in mine else None for k in keys]
             series[f"{label.split(' -> ')[1]} (after)"] = [mine[k][f"{kind}_dev_after_pct"] if k in mine else None for k in keys]
-        _bars(ax, keys, series, plotting.colors(series), f"deviation from {kind} (%)", f"before / after vs {kind}")
+        _bars(ax, keys, series, plotting.colors(series), {n: n for n in series}, f"deviation from {kind} (%)",
+              f"before / after vs {kind}")
     plotting.save(fig, path)
