@@ -77,7 +77,7 @@ def sub_study(study, name: str):
     user = dict(study.settings[name] or {})
     merged = {**wf.DEFAULTS, **SUB_DEFAULTS[name], **user}
     atoms = int(merged.pop("atoms", study.atoms))
-    if name == "surface":  # only the faces asked for
+    if name == "surface":  # only the faces asked for (settings.properties decides, not settings.surface.faces)
         merged["faces"] = [p.split("_")[-1] for p in selected(study) if p.startswith("E_surf_")]
     return dataclasses.replace(study, workflow=name, settings=merged, atoms=atoms)
 
