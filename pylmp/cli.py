@@ -1,5 +1,5 @@
 """Command line: `pylmp run|render STUDY`, `pylmp analyze DUMP ...`, `pylmp report RUN_DIR`, `pylmp potentials [list|show NAME]`,
-`pylmp dataset summary|split FILE`.
+`pylmp dataset summary|split FILE`, `pylmp finetune CONFIG`.
 
 Every user-facing failure is one line `error: ...` and exit code 2; nothing already computed is removed.
 """
@@ -46,6 +46,10 @@ def _parser() -> argparse.ArgumentParser:
     ds.add_argument("--json", action="store_true", help="summary: print JSON instead of the text table")
     ds.add_argument("--out", type=Path, metavar="DIR", help="split: folder for train/valid/test.extxyz and split.json")
     ds.add_argument("--seed", type=int, default=0, help="split: random seed (per config_type draws)")
+    ft = sub.add_parser("finetune", help="fine-tune an ML potential on a DFT dataset, deploy it to LAMMPS, score before/after")
+    ft.add_argument("config", type=Path, metavar="CONFIG", help="fine-tuning config, e.g. inputs/finetune_nequip_ni.yaml")
+    ft.add_argument("--out", type=Path, metavar="DIR", help="run folder (default runs/finetune/<name>)")
+    ft.add_argument("--only", choices=["prepare", "train", "deploy", "score"], help="run one step (default: all, resuming)")
     pot = sub.add_parser("potentials", help="list the potentials registry or show one entry")
     pot.add_argument("action", nargs="?", choices=["list", "show"], default="list")
     pot.add_argument("name", nargs="?")
@@ -84,6 +88,11 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             parts = datasets.write_split(args.file, args.out or Path(args.file).with_suffix(""), seed=args.seed)
             print(", ".join(f"{k} {len(v)}" for k, v in parts.items()) + f" frames -> {args.out or Path(args.file).with_suffix('')}")
+            return 0
+        if args.command == "finetune":
+            from pylmp import finetune
+            cfg = finetune.load(args.config)
+            finetune.run(cfg, args.out or Path("runs") / "finetune" / cfg.name, args.only)
             return 0
         if args.command == "potentials":
             _potentials(args)
