@@ -105,7 +105,7 @@ def from_cif(path: str | Path, reference: str, tolerance: float = 0.01) -> Atoms
         raise PylmpError(f"tobermorite CIF {path} not found; download the published structure ({ref.source}) as a CIF")
     try:
         atoms = read(path, format="cif")
-    except Exception as exc:
+    except (ValueError, KeyError, IndexError, RuntimeError, StopIteration) as exc:  # ASE's CIF parser's failures
         raise PylmpError(f"{path}: ASE cannot read it as a CIF ({type(exc).__name__}: {exc})") from None
     par = atoms.cell.cellpar()
     off = [abs(x / r - 1) for x, r in zip(par[:3], ref.abc_A)]

@@ -79,7 +79,7 @@ def analyze(study, results) -> dict:
     paper = {"a": ref.abc_A[0], "b": ref.abc_A[1], "c": ref.abc_A[2], "alpha": ref.angles_deg[0], "beta": ref.angles_deg[1],
              "gamma": ref.angles_deg[2], "V": ref.volume(), "density": cell_numbers(ref.cell(), mass)["density"]}
     unit = {"V": "A3", "density": "g_cm3", "alpha": "deg", "beta": "deg", "gamma": "deg"}
-    key = lambda q: f"{q}_{unit.get(q, 'A')}"  # noqa: E731
+    key = lambda q: f"{q}_{unit.get(q, 'A')}"
     return {
         **{key(q): float(v) for q, v in relaxed.items()},
         "deviation_pct": {key(q): float(100 * (relaxed[q] / paper[q] - 1)) for q in COMPARED},
