@@ -56,11 +56,19 @@ def compile_local(ckpt: str, out: str) -> None:
     from nequip.data._key_registry import register_fields
     from nequip.model.saved_models.load_utils import load_saved_model
     from nequip.model.utils import _EAGER_MODEL_KEY
-    from nequip.scripts._compile_utils import LMP_OUTPUTS, PAIR_NEQUIP_INPUTS, single_frame_data_settings
+    from nequip.scripts._compile_utils import (
+        LMP_OUTPUTS,
+        PAIR_NEQUIP_INPUTS,
+        single_frame_data_settings,
+    )
     from nequip.scripts._workflow_utils import set_workflow_state
     from nequip.train.lightning import _SOLE_MODEL_KEY
     from nequip.utils.aot import aot_export_model
-    from nequip.utils.aoti_metadata import NEQUIP_AOTI_INPUTS_KEY, NEQUIP_AOTI_OUTPUTS_KEY, serialize_aoti_keys
+    from nequip.utils.aoti_metadata import (
+        NEQUIP_AOTI_INPUTS_KEY,
+        NEQUIP_AOTI_OUTPUTS_KEY,
+        serialize_aoti_keys,
+    )
     from nequip.utils.global_state import get_latest_global_state, set_global_state
 
     set_workflow_state("compile")

@@ -63,7 +63,7 @@ def deploy_sevennet(model: str = "7net-0", out: Path | None = None, force: bool 
         return out
     exe = lammps_env.venv_executable("sevenn", install="pip install sevenn")
     out.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run([exe, "get_model", model, "-o", str(out)], capture_output=True, text=True)
+    proc = subprocess.run([exe, "get_model", model, "-o", str(out)], capture_output=True, text=True, check=False)
     if proc.returncode != 0 or not out.is_file():
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise PylmpError(f"`sevenn get_model {model} -o {out}` failed: {tail[0]}")
@@ -107,7 +107,7 @@ def compile_nequip(name: str, target: str | None = None, out: Path | None = None
         cmd = [sys.executable, "-m", "pylmp.nequip_compile", str(ckpt), str(tmp)]
     else:
         cmd = [exe, str(ckpt), str(tmp), "--mode", "aotinductor", "--device", "cpu", "--target", target]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0 or not tmp.is_file():
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise PylmpError(f"compiling {ckpt.name} for target {target} failed: {tail[0]}")

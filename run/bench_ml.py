@@ -26,10 +26,10 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch/LAMMPS load: one thread per route
 
-import numpy as np  # noqa: E402
-from ase.build import bulk  # noqa: E402
+import numpy as np
+from ase.build import bulk
 
-from pylmp import bridge, lammps_env, paths, potentials, structures  # noqa: E402
+from pylmp import bridge, lammps_env, paths, potentials, structures
 
 A_NI = 3.50  # near the lattice parameter of SevenNet-0 and CHGNet (3.504 A)
 TIMESTEP_PS = 0.001
@@ -132,7 +132,7 @@ def main() -> int:
     if args.model.endswith("-tiny"):
         from pylmp import plugin as deploy
         deploy.compile_nequip(args.model)  # AOTInductor package for this CPU (cached in potentials/deployed/)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=paths.ROOT, capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=paths.ROOT, capture_output=True, text=True, check=False).stdout.strip()
     plugin = paths.ROOT / "pylmp/plugin_lib/pylmptorchplugin.so"
     print(f"bench_ml: commit {commit}, plugin built {time.ctime(plugin.stat().st_mtime) if plugin.exists() else 'missing'}, "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}, "
