@@ -210,6 +210,7 @@ def _check_settings(cfg: FineTune, out: Path) -> None:
 def run(cfg: FineTune, out: Path, only: str | None = None, log=print) -> dict:
     """All steps (or `only` one); returns finetune.json's content."""
     impl = backend(cfg.backend)
+    out = Path(out).resolve()  # the trainers run in their own folders
     steps = [only] if only else list(STEPS)
     state_file = out / "finetune.json"
     state = json.loads(state_file.read_text()) if state_file.is_file() else {}

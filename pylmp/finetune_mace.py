@@ -98,7 +98,7 @@ def train(cfg, out: Path, log=print) -> Path:
         proc = subprocess.run(command(cfg, run_dir), cwd=run_dir, stdout=fh, stderr=subprocess.STDOUT)
     if proc.returncode != 0 or not model.is_file():
         lines = [ln for ln in (run_dir / "mace_run_train.log").read_text().splitlines() if ln.strip()] or ["no output"]
-        cause = next((ln for ln in reversed(lines) if "Error" in ln), lines[-1])
+        cause = next((ln for ln in reversed(lines) if "Error:" in ln or "Exception:" in ln), lines[-1])
         raise PylmpError(f"mace_run_train failed: {cause.strip()[:300]}; full log {run_dir / 'mace_run_train.log'}")
     return model
 

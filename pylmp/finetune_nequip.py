@@ -114,7 +114,7 @@ def _run(cmd: list[str], log_file: Path, what: str, cwd: Path) -> None:
         proc = subprocess.run(cmd, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT, text=True)
     if proc.returncode != 0:
         lines = [ln for ln in log_file.read_text().splitlines() if ln.strip()]
-        cause = next((ln for ln in reversed(lines) if "Error" in ln), lines[-1] if lines else "no output")
+        cause = next((ln for ln in reversed(lines) if "Error:" in ln or "Exception:" in ln), lines[-1] if lines else "no output")
         raise PylmpError(f"{what} failed: {cause.strip()[:300]}; full log {log_file}")
 
 
