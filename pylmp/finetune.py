@@ -58,9 +58,9 @@ class FineTune:
 
     def fingerprint(self) -> str:
         """What the trained model depends on: a training made with another fingerprint is not reused."""
-        keys = dict(backend=self.backend, start=str(self.start), config_types=self.config_types, fractions=self.fractions,
-                    split_seed=self.split_seed, training=self.training,
-                    dataset=hashlib.sha256(self.dataset.read_bytes()).hexdigest())
+        keys = {"backend": self.backend, "start": str(self.start), "config_types": self.config_types,
+                "fractions": self.fractions, "split_seed": self.split_seed, "training": self.training,
+                "dataset": hashlib.sha256(self.dataset.read_bytes()).hexdigest()}
         return json.dumps(keys, sort_keys=True)
 
 
@@ -241,6 +241,18 @@ def _need(path: Path, step: str, cfg: FineTune, out: Path) -> Path:
     if not path.exists():
         raise PylmpError(f"{path} missing: run the {step} step first (`pylmp finetune {cfg.source} --out {out} --only {step}`)")
     return path
+
+
+def run_logged(cmd: list[str], log_file: Path, what: str, cwd: Path) -> None:
+    """A trainer or exporter with its output appended to log_file; a failure is one line naming its last error."""
+    import subprocess
+
+    with open(log_file, "a") as fh:
+        proc = subprocess.run(cmd, check=False, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT, text=True)
+    if proc.returncode != 0:
+        lines = [ln for ln in log_file.read_text().splitlines() if ln.strip()] or ["no output"]
+        cause = next((ln for ln in reversed(lines) if "Error:" in ln or "Exception:" in ln), lines[-1])
+        raise PylmpError(f"{what} failed: {cause.strip()[:300]}; full log {log_file}")
 
 
 def _cli_name(cfg: FineTune, entry: str) -> str:

@@ -36,7 +36,7 @@ def model_info(start: Path) -> dict:
     code = ("import json, sys, torch; from ase.data import chemical_symbols as s; "
             "m = torch.load(sys.argv[1], map_location='cpu', weights_only=False); "
             "print(json.dumps({'elements': [s[int(z)] for z in m.atomic_numbers], 'r_max': float(m.r_max)}))")
-    proc = subprocess.run([str(exe("python")), "-c", code, str(start)], capture_output=True, text=True)
+    proc = subprocess.run([str(exe("python")), "-c", code, str(start)], check=False, capture_output=True, text=True)
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise PylmpError(f"cannot load {start} as a MACE model in .venv-mace ({tail[:200]}); give a .model file "
@@ -94,18 +94,15 @@ def train(cfg, out: Path, log=print) -> Path:
         return model
     run_dir.mkdir(parents=True, exist_ok=True)
     log(f"train: mace_run_train, {cfg.training['epochs']} epochs (log: {run_dir / 'mace_run_train.log'}; a killed run continues)")
-    with open(run_dir / "mace_run_train.log", "a") as fh:
-        proc = subprocess.run(command(cfg, run_dir), cwd=run_dir, stdout=fh, stderr=subprocess.STDOUT)
-    if proc.returncode != 0 or not model.is_file():
-        lines = [ln for ln in (run_dir / "mace_run_train.log").read_text().splitlines() if ln.strip()] or ["no output"]
-        cause = next((ln for ln in reversed(lines) if "Error:" in ln or "Exception:" in ln), lines[-1])
-        raise PylmpError(f"mace_run_train failed: {cause.strip()[:300]}; full log {run_dir / 'mace_run_train.log'}")
+    finetune.run_logged(command(cfg, run_dir), run_dir / "mace_run_train.log", "mace_run_train", run_dir)
+    if not model.is_file():
+        raise PylmpError(f"mace_run_train wrote no {model.name}; see {run_dir / 'mace_run_train.log'}")
     return model
 
 
 def _export(model: Path, dest: Path) -> Path:
     proc = subprocess.run([str(exe("mace_create_lammps_model")), str(model), "--format", "libtorch", "--dtype", "float64"],
-                          cwd=model.parent, capture_output=True, text=True)
+                          check=False, cwd=model.parent, capture_output=True, text=True)
     made = model.parent / f"{model.name}-lammps.pt"
     if proc.returncode != 0 or not made.is_file():
         tail = ((proc.stderr or proc.stdout).strip().splitlines() or ["no output"])[-1]

@@ -8,7 +8,6 @@ energy zero (pylmp.finetune.fitted_shifts). The config is templates/finetune_neq
 from __future__ import annotations
 
 import functools
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,7 @@ def _calculator(path: str, mtime: float):
 
     try:
         return NequIPCalculator._from_saved_model(path, device="cpu", chemical_species_to_atom_type_map=True)
-    except Exception as exc:  # torch/nequip raise many kinds for a file that is not a model
+    except Exception as exc:  # noqa: BLE001 - torch/nequip raise many kinds for a file that is not a model
         raise PylmpError(f"cannot load {path} as a nequip model ({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}); "
                          "give a .nequip.zip package (nequip-package build) or a nequip-train .ckpt") from None
 
@@ -64,7 +63,7 @@ def check(cfg) -> None:
                          "passes messages: use pair_nequip")
     unknown = set(cfg.training["extra"]) - {"trainer", "optimizer"}
     if unknown:
-        raise PylmpError(f"{cfg.source}: training.extra.{sorted(unknown)[0]} is not used by the nequip backend; "
+        raise PylmpError(f"{cfg.source}: training.extra.{min(unknown)} is not used by the nequip backend; "
                          "it takes trainer: {...} (lightning.Trainer arguments) and optimizer: {...} (torch.optim.Adam arguments)")
 
 
@@ -109,15 +108,6 @@ def write_config(cfg, out: Path) -> Path:
     return run_dir / "config.yaml"
 
 
-def _run(cmd: list[str], log_file: Path, what: str, cwd: Path) -> None:
-    with open(log_file, "a") as fh:
-        proc = subprocess.run(cmd, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT, text=True)
-    if proc.returncode != 0:
-        lines = [ln for ln in log_file.read_text().splitlines() if ln.strip()]
-        cause = next((ln for ln in reversed(lines) if "Error:" in ln or "Exception:" in ln), lines[-1] if lines else "no output")
-        raise PylmpError(f"{what} failed: {cause.strip()[:300]}; full log {log_file}")
-
-
 def train(cfg, out: Path, log=print) -> Path:
     """nequip-train in out/train (continued from last.ckpt when one is there), then the package out/train/<name>.nequip.zip."""
     run_dir = out / "train"
@@ -131,7 +121,7 @@ def train(cfg, out: Path, log=print) -> Path:
         log(f"train: continuing from {run_dir / 'last.ckpt'}")
         cmd.append(f"++ckpt_path={run_dir / 'last.ckpt'}")
     log(f"train: nequip-train, {cfg.training['epochs']} epochs (log: {run_dir / 'nequip-train.log'})")
-    _run(cmd, run_dir / "nequip-train.log", "nequip-train", run_dir)
+    finetune.run_logged(cmd, run_dir / "nequip-train.log", "nequip-train", run_dir)
     return package_checkpoint(run_dir / "last.ckpt", package)
 
 
@@ -156,7 +146,7 @@ def package_checkpoint(ckpt: Path, package: Path) -> Path:
     copy = ckpt.parent / "package_source.ckpt"
     torch.save(data, copy)
     tmp = package.with_name(package.name.replace(".nequip.zip", ".part.nequip.zip"))
-    _run([_exe("nequip-package"), "build", str(copy), str(tmp)], ckpt.parent / "nequip-package.log", "nequip-package", ckpt.parent)
+    finetune.run_logged([_exe("nequip-package"), "build", str(copy), str(tmp)], ckpt.parent / "nequip-package.log", "nequip-package", ckpt.parent)
     tmp.replace(package)
     return package
 

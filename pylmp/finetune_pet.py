@@ -40,7 +40,7 @@ def check(cfg) -> None:
         raise PylmpError(f"{cfg.source}: start {cfg.start.name} is not a metatrain PET checkpoint (.ckpt)")
     unknown = set(cfg.training["extra"]) - set(EXTRA)
     if unknown:
-        raise PylmpError(f"{cfg.source}: training.extra.{sorted(unknown)[0]} is not used by the pet backend; it takes {', '.join(EXTRA)}")
+        raise PylmpError(f"{cfg.source}: training.extra.{min(unknown)} is not used by the pet backend; it takes {', '.join(EXTRA)}")
     if cfg.target:
         raise PylmpError(f"{cfg.source}: deploy.target is for NequIP/Allegro; PET deploys as a metatomic model, drop it")
 
@@ -79,12 +79,9 @@ def train(cfg, out: Path, log=print) -> Path:
     if (run_dir / "outputs").is_dir():
         cmd += ["--restart", "auto"]  # a killed training continues from its newest checkpoint
     log(f"train: mtt train (PET, {cfg.training['extra'].get('method', 'lora')}), log {run_dir / 'mtt-train.log'}")
-    with open(run_dir / "mtt-train.log", "a") as fh:
-        proc = subprocess.run(cmd, cwd=run_dir, stdout=fh, stderr=subprocess.STDOUT)
-    if proc.returncode != 0 or not model.is_file():
-        lines = [ln for ln in (run_dir / "mtt-train.log").read_text().splitlines() if ln.strip()] or ["no output"]
-        cause = next((ln for ln in reversed(lines) if "Error:" in ln or "Exception:" in ln), lines[-1])
-        raise PylmpError(f"mtt train failed: {cause.strip()[:300]}; full log {run_dir / 'mtt-train.log'}")
+    finetune.run_logged(cmd, run_dir / "mtt-train.log", "mtt train", run_dir)
+    if not model.is_file():
+        raise PylmpError(f"mtt train wrote no {model.name}; see {run_dir / 'mtt-train.log'}")
     return model
 
 
@@ -118,7 +115,7 @@ def deploy_start(cfg, out: Path, log=print) -> Path:
     folder = out / "start"
     folder.mkdir(parents=True, exist_ok=True)
     model = folder / f"{cfg.name}-start.pt"
-    proc = subprocess.run([str(exe("mtt")), "export", str(cfg.start), "-o", str(model)], capture_output=True, text=True)
+    proc = subprocess.run([str(exe("mtt")), "export", str(cfg.start), "-o", str(model)], check=False, capture_output=True, text=True)
     if proc.returncode != 0 or not model.is_file():
         raise PylmpError(f"mtt export {cfg.start.name} failed: {((proc.stderr or proc.stdout).strip().splitlines() or ['no output'])[-1][:300]}")
     return _entry(cfg, f"{cfg.name}-start", model, folder, f"starting model {cfg.start.name} (before fine-tuning)")

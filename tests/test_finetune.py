@@ -20,8 +20,8 @@ from ase.build import bulk
 from ase.calculators.eam import EAM
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import read, write
-
 from plugin_helpers import single_point
+
 from pylmp import finetune_mace, plugin
 from pylmp.cli import main
 from pylmp.lammps_env import wheel_potentials_dir
@@ -112,7 +112,7 @@ def test_deployed_model_equals_nequip_ase_calculator(run, tmp_path):
 
 
 def test_rerun_keeps_the_training_and_refuses_other_settings(run, run_cli):
-    folder, state = run
+    folder, _ = run
     code, out, _ = run_cli("finetune", folder / "ft.yaml", "--out", folder / "run", "--only", "train")
     assert code == 0 and "kept" in out
     changed = folder / "ft_lr.yaml"
@@ -155,3 +155,20 @@ def test_mace_without_its_environment_names_the_command(tmp_path, monkeypatch, r
                .replace("backend: nequip", "backend: mace"))
     code, _, err = run_cli("finetune", path)
     assert code == 2 and "run/train_mace_model" in err and "pip install mace-torch==0.3.16" in err
+
+
+@pytest.mark.skipif(not (finetune_mace.VENV / "bin" / "mace_run_train").is_file(),
+                    reason="MACE trains in .venv-mace (run/train_mace_model creates it); not part of run/setup")
+def test_mace_finetuning_lowers_heldout_force_mae(tmp_path):
+    """mace-tiny (trained on NiAlH_jea EAM labels) fine-tuned on the Ni_u3 labels, exported for the plugin, scored
+    in LAMMPS. Measured with 20 epochs: force MAE 0.150 -> 0.016 eV/A; here 8 epochs, asked for a halving."""
+    write(tmp_path / "eam.extxyz", eam_frames(), format="extxyz")
+    text = (CONFIG.format(start=plugin.TEST_MODELS / "mace-tiny.model", dataset="eam.extxyz")
+            .replace("backend: nequip", "backend: mace").replace("before: allegro-tiny", "before: mace-tiny")
+            .replace("epochs: 30", "epochs: 8").replace("allegro-ft-test", "mace-ft-test"))
+    (tmp_path / "ft.yaml").write_text(text)
+    assert main(["finetune", str(tmp_path / "ft.yaml"), "--out", str(tmp_path / "run")]) == 0
+    state = json.loads((tmp_path / "run" / "finetune.json").read_text())
+    rows = {r["metric"]: r for r in state["score"]["table"] if r["config_type"] == "all"}
+    assert rows["force_mae_eV_A"]["after"] < 0.5 * rows["force_mae_eV_A"]["before"], rows["force_mae_eV_A"]
+    assert (tmp_path / "registry" / "deployed" / "mace-ft-test-lammps.pt").is_file()
