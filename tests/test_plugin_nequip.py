@@ -44,20 +44,26 @@ def ase_calcs():
             for name in MODELS}
 
 
-def cells():
-    rng = np.random.default_rng(11)
-    ni = bulk("Ni", "fcc", a=3.52, cubic=True).repeat(2)
-    ni.rattle(0.05, seed=1)
-    slab = fcc111("Ni", (2, 2, 4), a=3.52, vacuum=5.0, orthogonal=True)
+def cells(reps=(2, 2, 2), slab_size=(2, 2, 4), n_al=10, seed=1):
+    """Rattled fcc Ni, a periodic Ni(111) slab with vacuum, and a sheared random Ni-Al alloy."""
+    rng = np.random.default_rng(seed + 10)
+    ni = bulk("Ni", "fcc", a=3.52, cubic=True).repeat(reps)
+    ni.rattle(0.05, seed=seed)
+    slab = fcc111("Ni", slab_size, a=3.52, vacuum=5.0, orthogonal=True)
     slab.pbc = True
-    slab.rattle(0.03, seed=2)
-    alloy = bulk("Ni", "fcc", a=3.56, cubic=True).repeat(2)
+    slab.rattle(0.03, seed=seed + 1)
+    alloy = bulk("Ni", "fcc", a=3.56, cubic=True).repeat(reps)
     symbols = np.array(alloy.get_chemical_symbols())
-    symbols[rng.choice(len(alloy), 10, replace=False)] = "Al"
+    symbols[rng.choice(len(alloy), n_al, replace=False)] = "Al"
     alloy.set_chemical_symbols(symbols)
     alloy.set_cell(alloy.cell @ np.array([[1, 0.02, 0], [0, 1, 0], [0.01, 0, 0.99]]), scale_atoms=True)
-    alloy.rattle(0.05, seed=3)
+    alloy.rattle(0.05, seed=seed + 2)
     return {"bulk": (ni, ["Ni"]), "slab": (slab, ["Ni"]), "alloy": (alloy, ["Ni", "Al"])}
+
+
+def rank_cells():
+    """Cells wide enough to be cut into 3 subdomains (a ghost shell 2 layers x 4 A + skin reaches across them)."""
+    return cells(reps=(4, 3, 3), slab_size=(4, 4, 5), n_al=30, seed=5)
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -106,23 +112,6 @@ def test_allegro_two_mpi_ranks_equal_one(packages, tmp_path):
     assert np.abs(v2 - v1).max() <= 1e-8 * np.abs(v1).max()
 
 
-def rank_cells():
-    """Cells wide enough to be cut into 3 subdomains (a ghost shell 2 layers x 4 A + skin reaches across them)."""
-    rng = np.random.default_rng(12)
-    ni = bulk("Ni", "fcc", a=3.52, cubic=True).repeat((4, 3, 3))
-    ni.rattle(0.05, seed=5)
-    slab = fcc111("Ni", (4, 4, 5), a=3.52, vacuum=5.0, orthogonal=True)
-    slab.pbc = True
-    slab.rattle(0.03, seed=6)
-    alloy = bulk("Ni", "fcc", a=3.56, cubic=True).repeat((4, 3, 3))
-    symbols = np.array(alloy.get_chemical_symbols())
-    symbols[rng.choice(len(alloy), 30, replace=False)] = "Al"
-    alloy.set_chemical_symbols(symbols)
-    alloy.set_cell(alloy.cell @ np.array([[1, 0.02, 0], [0, 1, 0], [0.01, 0, 0.99]]), scale_atoms=True)
-    alloy.rattle(0.05, seed=7)
-    return {"bulk": (ni, ["Ni"]), "slab": (slab, ["Ni"]), "alloy": (alloy, ["Ni", "Al"])}
-
-
 @pytest.mark.parametrize("cell", ["bulk", "slab", "alloy"])
 def test_nequip_one_two_three_mpi_ranks_agree(packages, ase_calcs, tmp_path, cell):
     """Message passing across ranks: a ghost shell of num_layers x r_max (from the package metadata) and the
@@ -153,6 +142,27 @@ def test_nequip_ghost_shell_too_thin_is_wrong(packages, tmp_path):
     _, _, f2, log = mpirun_single_point("nequip-tiny", atoms, elements, tmp_path, 2, pair_style_args="layers 1")
     assert "1 message-passing layers" in log
     assert np.abs(f2 - f1).max() > 1e-4
+
+
+def test_nequip_md_on_two_ranks_follows_one(packages, tmp_path):
+    """100 NVE steps with a short skin (0.3 A: ~20 neighbour-list rebuilds, atoms change owners): the ghost
+    shell is rebuilt with the lists, so 2 ranks follow 1 rank's trajectory (measured: 1e-14 relative)."""
+    atoms, elements = rank_cells()["alloy"]
+    write(tmp_path / "data.lmp", atoms, format="lammps-data", specorder=elements, masses=True)
+    lines = [f"plugin load {plugin.plugin_path()}", "units metal", "atom_style atomic", "read_data data.lmp",
+             *registry_lines("nequip-tiny", elements),
+             "neighbor 0.3 bin", "neigh_modify every 1 delay 0 check yes", "velocity all create 1500 42 dist gaussian",
+             "timestep 0.002", "fix nve all nve", "thermo_style custom step pe etotal",
+             "thermo_modify format float %22.15g", "run 100"]
+    finals = {}
+    for np_ in (1, 2):
+        proc = run_lmp(tmp_path, lines, np_, "md")
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        log = (tmp_path / f"log.md.{np_}").read_text()
+        builds = int(log.split("Neighbor list builds =")[1].split()[0])
+        finals[np_] = np.array(log.split("Loop time")[0].strip().splitlines()[-1].split()[1:], float)
+    assert builds >= 10
+    assert np.abs(finals[2] - finals[1]).max() <= 1e-10 * np.abs(finals[1]).max()
 
 
 def nve(name, dt, steps, tmp_path):
