@@ -54,13 +54,14 @@ def model_info(path: Path) -> dict:
 def check(cfg) -> None:
     if not (cfg.start.name.endswith(".nequip.zip") or cfg.start.suffix == ".ckpt"):
         raise PylmpError(f"{cfg.source}: start {cfg.start.name} is neither a nequip package (.nequip.zip) nor a checkpoint (.ckpt)")
-    if cfg.target not in ("", "pair_nequip", "pair_allegro"):
-        raise PylmpError(f"{cfg.source}: deploy.target must be pair_nequip or pair_allegro (default: from the model), got {cfg.target!r}")
+    if cfg.target not in ("", *plugin.NEQUIP_TARGETS):
+        raise PylmpError(f"{cfg.source}: deploy.target must be one of {', '.join(plugin.NEQUIP_TARGETS)} (default: from the model), "
+                         f"got {cfg.target!r}")
     info = model_info(cfg.start)
     finetune.check_elements(cfg, info["type_names"])
     if cfg.target == "pair_allegro" and not info["allegro"]:
         raise PylmpError(f"{cfg.source}: deploy.target pair_allegro needs a strictly local Allegro model; {cfg.start.name} "
-                         "passes messages: use pair_nequip")
+                         "passes messages: use pylmp_nequip")
     unknown = set(cfg.training["extra"]) - {"trainer", "optimizer"}
     if unknown:
         raise PylmpError(f"{cfg.source}: training.extra.{min(unknown)} is not used by the nequip backend; "
@@ -160,17 +161,23 @@ def _entry(cfg, name: str, model: Path, folder: Path, target: str, description: 
     cluster = {"pair_style": style, "pair_coeff": f"* * ${{potdir}}/{model_file} {{elements}}", "files": [model_file],
                **({"kokkos": "newton on neigh full"} if style == "allegro" else {}),
                "build": "LAMMPS with pair_nequip_allegro linked against libtorch",
-               "deploy": f"nequip-compile {model.name} {model_file} --mode aotinductor --device cuda --target {target} (on the cluster's GPU)"}
+               "deploy": f"nequip-compile {model.name} {model_file} --mode aotinductor --device cuda --target pair_{style} (on the cluster's GPU)"}
     notes = ("Strictly local (Allegro): exact on any number of MPI ranks." if style == "allegro" else
-             "Message passing (NequIP): the plugin runs it on one MPI rank.")
+             "Message passing (NequIP): exact on any number of MPI ranks (ghost shell num_layers x r_max)."
+             if target == "pylmp_nequip" else "Message passing (NequIP), nequip's pair_nequip target: one MPI rank only.")
     return finetune.registry_entry(cfg, info["type_names"], model_file, cluster, notes, name=name, folder=folder,
                                    description=description)
+
+
+def default_target(cfg) -> str:
+    """pair_allegro for Allegro (strictly local), pylmp_nequip for NequIP (message passing on any number of ranks)."""
+    return cfg.target or ("pair_allegro" if model_info(cfg.start)["allegro"] else "pylmp_nequip")
 
 
 def deploy(cfg, out: Path, log=print) -> Path:
     """The fine-tuned package compiled into <registry>/deployed/ (AOTInductor, this CPU) + <registry>/<name>.yaml."""
     package = finetune._need(out / "train" / f"{cfg.name}.nequip.zip", "train", cfg, out)
-    target = cfg.target or ("pair_allegro" if model_info(cfg.start)["allegro"] else "pair_nequip")
+    target = default_target(cfg)
     log(f"deploy: nequip-compile --target {target} (a few minutes on a busy machine)")
     return _entry(cfg, cfg.name, package, cfg.registry, target,
                   f"{cfg.start.name.split('.')[0]} fine-tuned on {cfg.dataset.name} by `pylmp finetune`")
@@ -178,6 +185,6 @@ def deploy(cfg, out: Path, log=print) -> Path:
 
 def deploy_start(cfg, out: Path, log=print) -> Path:
     """The starting model as a potential for the 'before' score (no `before:` in the config): out/start/."""
-    target = cfg.target or ("pair_allegro" if model_info(cfg.start)["allegro"] else "pair_nequip")
+    target = default_target(cfg)
     log(f"score: compiling the starting model {cfg.start.name} for the 'before' column (set `before:` to skip)")
     return _entry(cfg, f"{cfg.name}-start", cfg.start, out / "start", target, f"starting model {cfg.start.name} (before fine-tuning)")
