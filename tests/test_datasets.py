@@ -85,6 +85,8 @@ def test_split_is_seeded_complete_and_per_config_type(dataset):
     assert list(types[first["train"]]).count("alloy8") >= 1
     with pytest.raises(PylmpError, match="summing to 1"):
         datasets.split(frames, fractions=(0.5, 0.2, 0.2))
+    kept = datasets.split(frames, seed=7, train_only=["alloy"])  # every alloy frame trains; bulk splits as before
+    assert int((types[kept["train"]] == "alloy").sum()) == 10 and kept["valid"] == [i for i in first["valid"] if types[i] != "alloy"]
 
 
 def test_reference_energies_fit_and_isolated(dataset):
