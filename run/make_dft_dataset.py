@@ -8,6 +8,8 @@ Stages, in the order they run (each configuration is one file configs/<name>.ext
   fault/     hexagonal 1x1 cells of close-packed (111) layers, one atom per layer, ideal fcc spacing at a0:
              periodic stacking sequences - perfect fcc (12 and 9 layers), intrinsic fault (11), extrinsic fault
              (10), twin (12 layers, two boundaries). All share one k-mesh (in-plane from the density, 2 along c).
+  strain_ni/ 1-atom fcc Ni at a0 under small tetragonal, orthorhombic and shear strains (Voigt, +-1-2 %): the stress
+             tensor pins C11 - C12 and C44, which the EOS (hydrostatic) frames leave free
   bulk_ni/, bulk_ni3al/, bulk_ni8/   strained (up to 3 %) and rattled 4- and 8-atom cells, seeded
 Then collect: ni_pbe.extxyz (every finished frame, config_type in info) and ni_pbe_faults.json.
 
@@ -55,6 +57,9 @@ FAULTS = {
 # Axial Ising model (ANNNI) to second-neighbour layers, energies per atom, A = area per atom of a (111) layer:
 #   gamma_isf = (dE_hcp + 2 dE_dhcp) / A,  gamma_esf = 4 dE_dhcp / A,  gamma_tb = 2 dE_dhcp / A
 POLYTYPES = {"fcc_3": [1, 1, 1], "hcp_2": [1, -1], "dhcp_4": [1, 1, -1, -1]}
+# Voigt strains (e1..e6, engineering shears) of the strain_ni cells
+STRAINS = {"tet+1": [0.01, 0, 0, 0, 0, 0], "tet-1": [-0.01, 0, 0, 0, 0, 0], "tet+2": [0.02, 0, 0, 0, 0, 0],
+           "orth1": [0.01, -0.01, 0, 0, 0, 0], "shear1": [0, 0, 0, 0, 0, 0.01], "shear2": [0, 0, 0, 0, 0, 0.02]}
 
 
 def gpaw_calc(atoms: Atoms, label: Path, ecut=ECUT_EV, kdensity=KDENSITY, kpts=None):
@@ -213,6 +218,15 @@ def strained(atoms: Atoms, rng, max_strain=0.03, rattle=0.05) -> Atoms:
     return out
 
 
+def strain_cells(folder: Path, a0: float) -> None:
+    ni = bulk("Ni", "fcc", a=a0)
+    for name, (e1, e2, e3, e4, e5, e6) in STRAINS.items():
+        eps = np.array([[e1, e6 / 2, e5 / 2], [e6 / 2, e2, e4 / 2], [e5 / 2, e4 / 2, e3]])
+        atoms = ni.copy()
+        atoms.set_cell(ni.cell @ (np.eye(3) + eps), scale_atoms=True)
+        compute(f"strain_ni/{name}", atoms, "strain_ni", folder)
+
+
 def bulk_cells(folder: Path, a0: float) -> None:
     rng = np.random.default_rng(2024)
     ni4 = bulk("Ni", "fcc", a=a0, cubic=True)
@@ -253,14 +267,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--collect", action="store_true", help="only collect finished configurations")
-    ap.add_argument("--only", choices=["eos", "polytype", "conv", "fault", "bulk"], help="compute one stage only (a0 from eos)")
+    ap.add_argument("--only", choices=["eos", "polytype", "conv", "fault", "strain", "bulk"], help="compute one stage only (a0 from eos)")
     ap.add_argument("--fault", action="append", choices=list(FAULTS), help="with --only fault: these cells only (a second process)")
     args = ap.parse_args()
     folder = args.out
     folder.mkdir(parents=True, exist_ok=True)
     summary = {}
     if not args.collect:
-        stages = [args.only] if args.only else ["eos", "polytype", "conv", "fault", "bulk"]
+        stages = [args.only] if args.only else ["eos", "polytype", "conv", "fault", "strain", "bulk"]
         if "conv" in stages:  # needs no a0
             summary["convergence"] = convergence(folder)
         if stages != ["conv"]:
@@ -269,6 +283,8 @@ def main() -> None:
             polytypes(folder, summary["eos"]["a0_A"])
         if "fault" in stages:  # then the planar-fault cells: the dataset's main purpose
             faults(folder, summary["eos"]["a0_A"], args.fault)
+        if "strain" in stages:  # cheap 1-atom cells: the elastic constants
+            strain_cells(folder, summary["eos"]["a0_A"])
         if "bulk" in stages:
             bulk_cells(folder, summary["eos"]["a0_A"])
     else:
