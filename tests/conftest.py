@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import textwrap
 from pathlib import Path
 
@@ -11,15 +10,6 @@ import pytest
 from pylmp.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _torch_default_dtype():
-    """nequip's model loader makes float64 torch's global default (and needs it while it computes); SevenNet's
-    loader fails under it. Every test module starts from torch's own default, float32."""
-    yield
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_default_dtype(sys.modules["torch"].float32)
 
 
 @pytest.fixture

@@ -35,9 +35,17 @@ def model():
 
 @pytest.fixture(scope="module")
 def ase_calc():
+    import torch
     from sevenn.calculator import SevenNetCalculator
 
-    return SevenNetCalculator("7net-0", device="cpu")
+    # nequip's loader (other test modules, same process) leaves float64 as torch's default, once per process;
+    # SevenNet's loader fails under it, nequip's models need it kept
+    dtype = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    try:
+        return SevenNetCalculator("7net-0", device="cpu")
+    finally:
+        torch.set_default_dtype(dtype)
 
 
 def cells():
