@@ -31,7 +31,8 @@ PLUGIN_FILE = PLUGIN_DIR / "pylmptorchplugin.so"
 DEPLOYED_DIR = paths.POTENTIALS / "deployed"
 SEVENNET_MODELS = {"7net-0": "sevennet-0.pt"}
 TEST_MODELS = paths.POTENTIALS / "test_models"
-NEQUIP_MODELS = {"nequip-tiny": "pylmp_nequip", "allegro-tiny": "pair_allegro"}  # model name -> compile target
+NEQUIP_MODELS = {"nequip-tiny": "pylmp_nequip", "allegro-tiny": "pair_allegro",  # model name -> compile target
+                 "allegro-ni-pbe": "pair_allegro"}  # the fine-tuning example (inputs/finetune_allegro_ni_pbe.yaml)
 # pylmp_nequip: message passing, any number of MPI ranks; pair_nequip (nequip's own): one rank only
 NEQUIP_TARGETS = ("pylmp_nequip", "pair_allegro", "pair_nequip")
 
