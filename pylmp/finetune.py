@@ -267,6 +267,13 @@ def _cli_name(cfg: FineTune, entry: str) -> str:
     return cfg.name if Path(entry).parent.resolve() == paths.POTENTIALS.resolve() else entry
 
 
+def trained(model: Path, log=print) -> bool:
+    """A finished training is never redone: True (and says so) when its model file is already there."""
+    if model.is_file():
+        log(f"train: kept {model} (delete it to train again)")
+    return model.is_file()
+
+
 def registry_entry(cfg: FineTune, elements: list[str], model_file: str, cluster: dict, notes: str, name: str = "",
                    folder: Path | None = None, description: str = "") -> Path:
     """<folder>/<name>.yaml (default: the registry, cfg.name) for a deployed model lying in <folder>/deployed/."""

@@ -89,8 +89,7 @@ def command(cfg, run_dir: Path) -> list[str]:
 def train(cfg, out: Path, log=print) -> Path:
     run_dir = out / "train"
     model = run_dir / f"{cfg.name}.model"
-    if model.is_file():
-        log(f"train: kept {model} (delete it to train again)")
+    if finetune.trained(model, log):
         return model
     run_dir.mkdir(parents=True, exist_ok=True)
     log(f"train: mace_run_train, {cfg.training['epochs']} epochs (log: {run_dir / 'mace_run_train.log'}; a killed run continues)")

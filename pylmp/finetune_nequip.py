@@ -113,8 +113,7 @@ def train(cfg, out: Path, log=print) -> Path:
     """nequip-train in out/train (continued from last.ckpt when one is there), then the package out/train/<name>.nequip.zip."""
     run_dir = out / "train"
     package = run_dir / f"{cfg.name}.nequip.zip"
-    if package.is_file():
-        log(f"train: kept {package} (delete it to train again)")
+    if finetune.trained(package, log):
         return package
     write_config(cfg, out)
     cmd = [_exe("nequip-train"), "-cp", str(run_dir), "-cn", "config.yaml", f"hydra.run.dir={run_dir}"]

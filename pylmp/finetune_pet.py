@@ -70,8 +70,7 @@ def options(cfg, run_dir: Path) -> dict:
 def train(cfg, out: Path, log=print) -> Path:
     run_dir = out / "train"
     model = run_dir / f"{cfg.name}.pt"
-    if model.is_file():
-        log(f"train: kept {model} (delete it to train again)")
+    if finetune.trained(model, log):
         return model
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "options.yaml").write_text(yaml.safe_dump(options(cfg, run_dir), sort_keys=False))
