@@ -1,13 +1,14 @@
 """Fine-tuning towards the DFT stacking-fault energy, from a start as soft as the universal models.
 
-potentials/test_models/allegro-ni-pbe.nequip.zip is the product of `pylmp finetune inputs/finetune_allegro_ni_pbe.yaml`:
+potentials/test_models/allegro-ni-pbe.nequip.zip is the product of `pylmp finetune inputs/finetune_allegro_ni_pbe.yaml`
+followed by `pylmp finetune inputs/finetune_allegro_ni_pbe_refine.yaml`:
 the Ni Allegro trained on the Ni_u3 EAM (allegro-ni-eam.nequip.zip, soft gamma_isf like SevenNet-0's 17.7 mJ/m^2)
 fine-tuned on the project's PBE frames (data/dft/ni_pbe.extxyz). Deployed into LAMMPS (plugin, compiled at set-up by
 `python -m pylmp.plugin`), it is compared with the project's own PBE gamma_isf (data/dft/ni_pbe_faults.json: the
 periodic intrinsic-fault cell, ideal stacking, unrelaxed: 181.6 mJ/m^2), while the starting model lies far below it
 (-28 mJ/m^2, measured with nequip's own ASE calculator, a second code).
-Measured for the committed model: 153.3 mJ/m^2 on the DFT's own cells (-15.6 %), 131.5 relaxed by the gsfe workflow
-(-28 %). The bounds below (20 % and 30 %) guard that state; the 15 % goal is not reached yet with 15 DFT frames.
+Measured for the committed model: 176.4 mJ/m^2 on the DFT's own cells (-2.9 %), 154.9 relaxed by the gsfe workflow
+(-14.7 %): both within the 15 % goal.
 """
 import json
 import math
@@ -59,14 +60,13 @@ def test_finetuned_gamma_isf_on_the_dft_cells_is_within_15_percent_of_pbe(tmp_pa
     gamma = (e["isf"] - len(isf) / len(fcc) * e["fcc"]) / area * EV_A2_TO_MJ_M2
     dft = (isf.get_potential_energy() - len(isf) / len(fcc) * fcc.get_potential_energy()) / area * EV_A2_TO_MJ_M2
     assert dft == pytest.approx(json.loads(FAULTS_JSON.read_text())["faults"]["faults"]["isf_11"]["gamma_mJ_m2"], rel=1e-9)
-    assert gamma == pytest.approx(dft, rel=0.20)
+    assert gamma == pytest.approx(dft, rel=0.15)
 
 
 def test_finetuned_relaxed_gamma_isf_in_lammps(tmp_path):
-    """The gsfe workflow's relaxed gamma_isf: the model relaxes the fault more than DFT would (~5 % in the literature
-    for Ni), so the bound is looser; it still fails for the starting model (negative) or an untrained one."""
+    """The gsfe workflow's relaxed gamma_isf (the model relaxes the fault by 12 %, more than DFT would for Ni)."""
     ni = read_results(run_study(tmp_path, ISF, "ni"))["allegro-ni-pbe"]
-    assert ni["gamma_isf_mJ_m2"] == pytest.approx(dft_gamma_isf(), rel=0.30)
+    assert ni["gamma_isf_mJ_m2"] == pytest.approx(dft_gamma_isf(), rel=0.15)
 
 
 def test_starting_model_is_far_from_pbe():
