@@ -56,7 +56,7 @@ def test_finetuned_gamma_isf_on_the_dft_cells_is_within_15_percent_of_pbe(tmp_pa
     frames = {f.info["name"]: f for f in read(paths.ROOT / "data" / "dft" / "ni_pbe.extxyz", ":")}
     isf, fcc = frames["fault/isf_11"], frames["polytype/fcc_3"]
     e = {name: single_point("allegro-ni-pbe", f, ["Ni"], tmp_path)[0] for name, f in (("isf", isf), ("fcc", fcc))}
-    area = math.sqrt(3) / 4 * isf.cell.lengths()[0] ** 2 * 2  # (111) area of the 1x1 cell: a_hex^2 sqrt(3)/2
+    area = math.sqrt(3) / 2 * isf.cell.lengths()[0] ** 2  # (111) area of the 1x1 hexagonal cell
     gamma = (e["isf"] - len(isf) / len(fcc) * e["fcc"]) / area * EV_A2_TO_MJ_M2
     dft = (isf.get_potential_energy() - len(isf) / len(fcc) * fcc.get_potential_energy()) / area * EV_A2_TO_MJ_M2
     assert dft == pytest.approx(json.loads(FAULTS_JSON.read_text())["faults"]["faults"]["isf_11"]["gamma_mJ_m2"], rel=1e-9)
