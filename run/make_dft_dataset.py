@@ -7,7 +7,7 @@ Stages, in the order they run (each configuration is one file configs/<name>.ext
   conv/      1-atom fcc Ni: plane-wave cutoff and k-point density, energy per atom against the tightest setting
   fault/     hexagonal 1x1 cells of close-packed (111) layers, one atom per layer, ideal fcc spacing at a0:
              periodic stacking sequences - perfect fcc (12 and 9 layers), intrinsic fault (11), extrinsic fault
-             (10), twin (12 layers, two boundaries). All share one k-mesh (in-plane from the density, 2 along c).
+             (10), twin (10 layers, two boundaries). All share one k-mesh (in-plane from the density, 2 along c).
   strain_ni/ 1-atom fcc Ni at a0 under small tetragonal, orthorhombic and shear strains (Voigt, +-1-2 %): the stress
              tensor pins C11 - C12 and C44, which the EOS (hydrostatic) frames leave free
   bulk_ni/, bulk_ni3al/, bulk_ni8/   strained (up to 3 %) and rattled 4- and 8-atom cells, seeded
@@ -48,7 +48,7 @@ J_PER_EV_A2 = 16021.766  # eV/A^2 -> mJ/m^2
 # reference when perfect_12 has not run; perfect_12 and perfect_9 are checks of that.
 FAULTS = {
     "isf_11": ([1] * 10 + [-1], 1),              # ...ABCA|CABC...: one reversed step
-    "twin_12": ([1] * 6 + [-1] * 6, 2),          # ABCABCA CBACB: two twin boundaries per cell
+    "twin_10": ([1] * 5 + [-1] * 5, 2),          # ABCABC|BACB|: two twin boundaries per cell, 5 layers apart
     "esf_10": ([1] * 8 + [-1, -1], 1),           # ...ABCA|C|BCAB...: a twin lamella two layers thick
     "perfect_12": ([1] * 12, 0),
     "perfect_9": ([1] * 9, 0),
@@ -236,7 +236,10 @@ def bulk_cells(folder: Path, a0: float) -> None:
     plan = [("bulk_ni", ni4, 6, 0.1), ("bulk_ni3al", ni3al, 4, 0.1), ("bulk_ni8", ni8, 2, 0.08)]
     cells = [(f"{kind}/{k}", kind, strained(base, rng, rattle=rattle * rng.uniform(0.3, 1)))
              for kind, base, n, rattle in plan for k in range(n)]
-    for name, kind, atoms in cells:  # drawn first, so every cell is the same whatever finished before
+    # drawn first, so every cell is the same whatever finished before; computed Ni, Ni3Al, Ni8 in turn so that a
+    # partial run already covers every kind
+    cells.sort(key=lambda c: (int(c[0].rsplit("/", 1)[1]), [p[0] for p in plan].index(c[1])))
+    for name, kind, atoms in cells:
         compute(name, atoms, kind, folder)
 
 
