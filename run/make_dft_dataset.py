@@ -11,7 +11,8 @@ Stages, in the order they run (each configuration is one file configs/<name>.ext
   strain_ni/ 1-atom fcc Ni at a0 under small tetragonal, orthorhombic and shear strains (Voigt, +-1-2 %): the stress
              tensor pins C11 - C12 and C44, which the EOS (hydrostatic) frames leave free
   bulk_ni/, bulk_ni3al/, bulk_ni8/   strained (up to 3 %) and rattled 4- and 8-atom cells, seeded
-Then collect: ni_pbe.extxyz (every finished frame, config_type in info) and ni_pbe_faults.json.
+Then collect: ni_pbe.extxyz (every finished frame, config_type in info) and ni_pbe_faults.json (EOS, fault
+energies, and C11/C12/C44 from the strain_ni stresses with the EOS bulk modulus: see elastic_constants).
 
 Fault energies by the periodic stacking-sequence method: gamma = (E_fault - N e_fcc) / (n_faults A), with
 e_fcc the energy per atom of the perfect 12-layer cell (same in-plane cell and k-mesh), A the cell's (111) area.
@@ -243,6 +244,58 @@ def bulk_cells(folder: Path, a0: float) -> None:
         compute(name, atoms, kind, folder)
 
 
+def voigt_matrix(e) -> np.ndarray:
+    """The symmetric small-strain tensor of Voigt strains e1..e6 (engineering shears)."""
+    e1, e2, e3, e4, e5, e6 = e
+    return np.array([[e1, e6 / 2, e5 / 2], [e6 / 2, e2, e4 / 2], [e5 / 2, e4 / 2, e3]])
+
+
+def elastic_constants(frames: dict, bulk_modulus_GPa: float) -> dict:
+    """Cubic C11, C12, C44 of the strain_ni frames ({STRAINS name: Atoms}) and the EOS bulk modulus.
+
+    Stress route (the values): the stress at zero strain is not zero (Pulay stress of the fixed plane-wave cutoff,
+    ~0.5 GPa, isotropic), so C11 - C12 comes from the deviatoric parts of stress and strain, where an isotropic
+    offset drops out: per normal-strain frame the secant dev(s).dev(e) / dev(e).dev(e), extrapolated linearly in
+    the volume strain tr(e) to zero strain (the +-1 % pair then cancels the second-order term; orth1 has none by
+    symmetry). C44: per shear frame s_shear.e_shear / |e_shear|^2, odd in the strain, so extrapolated in |e|^2.
+    C11 = B + 2/3 (C11 - C12), C12 = B - 1/3 (C11 - C12) with B of the energy EOS (free of the Pulay stress).
+    Checks: the mean stress against tr(e) (quadratic) gives the offset and a stress-route B; energy route: the
+    energies fitted by E0 + V0 p tr(eta) + V0/2 eta.C.eta (Lagrangian strain eta, cubic C), which does not use
+    the stresses at all."""
+    to_gpa = 160.21766
+    dev = lambda x: x[:3] - x[:3].mean()
+    normal, shear, hydro, rows, energies = [], [], [], [], []
+    for name, atoms in frames.items():
+        e, s = np.array(STRAINS[name], float), atoms.get_stress() * to_gpa  # both Voigt xx yy zz yz xz xy
+        hydro.append((e[:3].sum(), s[:3].mean()))
+        if dev(e) @ dev(e) > 0:
+            normal.append((e[:3].sum(), dev(s) @ dev(e) / (dev(e) @ dev(e)), name))
+        if e[3:] @ e[3:] > 0:
+            shear.append((e[3:] @ e[3:], s[3:] @ e[3:] / (e[3:] @ e[3:]), name))
+        f = np.eye(3) + voigt_matrix(e)
+        eta = (f.T @ f - np.eye(3)) / 2
+        h = np.array([eta[0, 0], eta[1, 1], eta[2, 2], 2 * eta[1, 2], 2 * eta[0, 2], 2 * eta[0, 1]])
+        v0 = atoms.get_volume() / np.linalg.det(f)
+        rows.append([1.0, v0 * h[:3].sum(), v0 / 2 * h[:3] @ h[:3], v0 * (h[0] * h[1] + h[0] * h[2] + h[1] * h[2]), v0 / 2 * h[3:] @ h[3:]])
+        energies.append(atoms.get_potential_energy())
+    if len({t for t, _, _ in normal}) < 2 or len(shear) < 2 or len(rows) < 5:
+        return {}
+    cp = float(np.polyfit([t for t, _, _ in normal], [c for _, c, _ in normal], 1)[1])
+    c44 = float(np.polyfit([q for q, _, _ in shear], [c for _, c, _ in shear], 1)[1])
+    _, b_stress, offset = np.polyfit(*zip(*hydro), 2)
+    (_, p, c11_e, c12_e, c44_e), *_ = np.linalg.lstsq(np.array(rows), np.array(energies), rcond=None)
+    b = bulk_modulus_GPa
+    return {"C11_GPa": b + 2 * cp / 3, "C12_GPa": b - cp / 3, "C44_GPa": c44, "C11_minus_C12_GPa": cp, "B_GPa": b,
+            "secant_C11_minus_C12_GPa": {n: c for _, c, n in normal}, "secant_C44_GPa": {n: c for _, c, n in shear},
+            "stress_offset_GPa": offset, "B_from_stress_GPa": b_stress,
+            "energy_route": {"C11_GPa": c11_e * to_gpa, "C12_GPa": c12_e * to_gpa, "C44_GPa": c44_e * to_gpa,
+                             "C11_minus_C12_GPa": (c11_e - c12_e) * to_gpa, "B_GPa": (c11_e + 2 * c12_e) / 3 * to_gpa,
+                             "linear_term_GPa": p * to_gpa},
+            "method": "stress route: C11 - C12 from deviatoric stress/strain secants, C44 from shear secants, both "
+                      "extrapolated to zero strain; B from the Birch-Murnaghan EOS; 1-atom cells at the PBE a0, "
+                      "ions fixed (no internal relaxation in a 1-atom fcc cell), 0 K static"}
+
+
 def collect(folder: Path, summary: dict) -> None:
     frames = [read(p) for p in sorted((folder / "configs").glob("*/*.extxyz"))]
     # conv/ holds settings tests (other cutoffs and k-meshes); a file from an earlier cutoff is stale
@@ -256,6 +309,9 @@ def collect(folder: Path, summary: dict) -> None:
     poly_frames = {p.stem: read(p) for p in (folder / "configs" / "polytype").glob("*.extxyz")}
     if a0 and poly_frames:
         summary["annni"] = annni(poly_frames, a0)
+    strain_frames = {p.stem: read(p) for p in sorted((folder / "configs" / "strain_ni").glob("*.extxyz")) if p.stem in STRAINS}
+    if "B_GPa" in summary.get("eos", {}) and strain_frames:
+        summary["elastic"] = elastic_constants(strain_frames, summary["eos"]["B_GPa"])
     settings = {"code": "GPAW (plane waves)", "xc": "PBE", "spin_polarized": True, "ecut_eV": ECUT_EV,
                 "kpoint_density_per_A": KDENSITY, "kpoint_mesh": "Gamma-centred, n_i = ceil(2 pi density |b_i|)",
                 "smearing": f"Marzari-Vanderbilt {SMEARING_EV} eV", "energy": "free energy (force consistent)",

@@ -59,7 +59,8 @@ def test_deviations_and_ranking_from_the_reference_file(runs):
     dft_json = json.loads((REPO / "data/dft/ni_pbe_faults.json").read_text())
     isf_cell = dft_json.get("faults", {}).get("faults", {}).get("isf_11", {}).get("gamma_mJ_m2")
     pbe = {"a0_A": dft_json["eos"]["a0_A"], "B_GPa": dft_json["eos"]["B_GPa"],
-           "gamma_isf_mJ_m2": isf_cell if isf_cell is not None else dft_json["annni"]["gamma_isf_mJ_m2"]}
+           "gamma_isf_mJ_m2": isf_cell if isf_cell is not None else dft_json["annni"]["gamma_isf_mJ_m2"],
+           **{f"{c}_GPa": dft_json["elastic"][f"{c}_GPa"] for c in ("C11", "C12", "C44")}}
     exp = {properties.PROPERTIES[p][1]: next(v["value"] for v in entry["values"] if v["kind"] == "experiment")
            for p, entry in raw.items() if p in properties.PROPERTIES and any(v["kind"] == "experiment" for v in entry["values"])}
     assert exp["C44_GPa"] == 124.7 and exp["gamma_isf_mJ_m2"] == 125
@@ -88,6 +89,8 @@ def test_every_reference_value_has_kind_and_source():
     # the project's PBE values come from its JSON at run time, labelled with the key they came from
     a0 = next(v for v in refs["properties"]["a0"]["values"] if v["kind"] == "dft")
     assert a0["functional"] == "PBE" and a0["value"] == pytest.approx(3.5265, abs=1e-4) and "eos.a0_A" in a0["source"]
+    c44 = next(v for v in refs["properties"]["C44"]["values"] if v["kind"] == "dft")
+    assert c44["functional"] == "PBE" and 120 < c44["value"] < 150 and "elastic.C44_GPa" in c44["source"]
 
 
 def test_compare_before_after(runs, tmp_path):
