@@ -11,7 +11,7 @@ Steps (each its own folder under the run folder, each kept when a later one fail
            fine-tuned one, in LAMMPS: score/results.json, parity plots, and before_after.{csv,md,png};
            with `properties: STUDY.yaml` also that property study for both models (properties.compare)
 Relative paths in CONFIG are relative to CONFIG's folder. Backends: pylmp.finetune_nequip (NequIP and Allegro),
-pylmp.finetune_mace, pylmp.finetune_pet.
+pylmp.finetune_mace, pylmp.finetune_pet, pylmp.finetune_sevenn.
 """
 from __future__ import annotations
 
@@ -67,9 +67,13 @@ class FineTune:
 
 
 def backend(name: str):
-    from pylmp import finetune_mace, finetune_nequip, finetune_pet
+    from pylmp import finetune_mace, finetune_nequip, finetune_pet, finetune_sevenn
 
-    return {"nequip": finetune_nequip, "allegro": finetune_nequip, "mace": finetune_mace, "pet": finetune_pet}[name]
+    return {"nequip": finetune_nequip, "allegro": finetune_nequip, "mace": finetune_mace, "pet": finetune_pet,
+            "sevenn": finetune_sevenn}[name]
+
+
+BACKENDS = ("nequip", "allegro", "mace", "pet", "sevenn")
 
 
 def _path(value, base: Path, what: str, src: Path, must_exist=True) -> Path:
@@ -89,8 +93,8 @@ def load(path: str | Path) -> FineTune:
     except yaml.YAMLError as exc:
         raise PylmpError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     top = spec._check_keys(raw, TOP, "the fine-tuning config", path)
-    if top["backend"] not in ("nequip", "allegro", "mace", "pet"):
-        raise PylmpError(f"{path}: unknown backend '{top['backend']}'; choose nequip (NequIP and Allegro), mace or pet")
+    if top["backend"] not in BACKENDS:
+        raise PylmpError(f"{path}: unknown backend '{top['backend']}'; choose nequip (NequIP and Allegro), mace, pet or sevenn")
     name = str(top["name"])
     if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise PylmpError(f"{path}: name '{name}' becomes a registry entry and file name: use letters, digits, '-', '_', '.'")
@@ -109,8 +113,12 @@ def load(path: str | Path) -> FineTune:
             raise PylmpError(f"{path}: training.{key} must be at least 1, got {training[key]}")
     deploy = spec._check_keys(top["deploy"] or {}, DEPLOY, "deploy", path)
     base = path.parent
+    impl = backend(top["backend"])
+    # a backend may take a start model by name (sevenn: pretrained models shipped in its wheel)
+    start = (impl.resolve_start(top["start"], base, path) if hasattr(impl, "resolve_start")
+             else _path(top["start"], base, "start model", path))
     cfg = FineTune(
-        name=name, backend=top["backend"], start=_path(top["start"], base, "start model", path),
+        name=name, backend=top["backend"], start=start,
         dataset=_path(top["dataset"], base, "dataset", path), before=str(top["before"] or ""),
         config_types=[str(t) for t in ([top["config_types"]] if isinstance(top["config_types"], str) else top["config_types"] or [])],
         fractions=fractions, split_seed=spec._number(split["seed"], "split.seed", path, int),
@@ -122,7 +130,7 @@ def load(path: str | Path) -> FineTune:
         cfg.before = str(_path(cfg.before, base, "before", path))
     if cfg.before:
         potentials.get(cfg.before).check_files()
-    backend(cfg.backend).check(cfg)
+    impl.check(cfg)
     return cfg
 
 
@@ -251,12 +259,15 @@ def _need(path: Path, step: str, cfg: FineTune, out: Path) -> Path:
     return path
 
 
-def run_logged(cmd: list[str], log_file: Path, what: str, cwd: Path) -> None:
-    """A trainer or exporter with its output appended to log_file; a failure is one line naming its last error."""
+def run_logged(cmd: list[str], log_file: Path, what: str, cwd: Path, env: dict | None = None) -> None:
+    """A trainer or exporter with its output appended to log_file; a failure is one line naming its last error.
+    `env`: variables set for the command on top of this process's environment."""
+    import os
     import subprocess
 
     with open(log_file, "a") as fh:
-        proc = subprocess.run(cmd, check=False, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.run(cmd, check=False, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT, text=True,
+                              env={**os.environ, **env} if env else None)
     if proc.returncode != 0:
         lines = [ln for ln in log_file.read_text().splitlines() if ln.strip()] or ["no output"]
         cause = next((ln for ln in reversed(lines) if "Error:" in ln or "Exception:" in ln), lines[-1])
@@ -275,7 +286,7 @@ def trained(model: Path, log=print) -> bool:
 
 
 def registry_entry(cfg: FineTune, elements: list[str], model_file: str, cluster: dict, notes: str, name: str = "",
-                   folder: Path | None = None, description: str = "") -> Path:
+                   folder: Path | None = None, description: str = "", extra: dict | None = None) -> Path:
     """<folder>/<name>.yaml (default: the registry, cfg.name) for a deployed model lying in <folder>/deployed/."""
     name, folder = name or cfg.name, folder or cfg.registry
     entry = {
@@ -285,6 +296,7 @@ def registry_entry(cfg: FineTune, elements: list[str], model_file: str, cluster:
         "packages": ["PLUGIN"], "functional": cfg.functional or f"that of {cfg.dataset.name}",
         "reference": f"fine-tuned by pylmp: `pylmp finetune {cfg.source}` (start: {cfg.start})",
         "plugin": "pylmp/torch", "deploy": f"pylmp finetune {cfg.source} --only deploy", "cluster": cluster, "notes": notes,
+        **(extra or {}),  # backend-specific registry keys (e.g. minimize tolerances of a float32 model)
     }
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.yaml"
