@@ -1,4 +1,5 @@
-"""Tobermorite 11 A: the published cells, the full crystal of Hamid (1981) from its CIF, and CIFs checked against them.
+"""Tobermorite 11 A: the published cells, the full crystals of Hamid (1981) and Merlino et al. (2001) from their
+CIFs, and CIFs checked against the published cells.
 
 Where each atom comes from, in `build("hamid1981")` (data/tobermorite/tob11a_hamid.cif, COD 8103889, public domain):
 - from the paper: the cell (6.69, 7.39, 22.77 A, gamma 123.49, P 1 1 21) and every Ca, Si and framework O site,
@@ -12,6 +13,22 @@ Where each atom comes from, in `build("hamid1981")` (data/tobermorite/tob11a_ham
   0.97 A from its O, pointing away from the cations (Si, Ca) within 3 A: OH along minus the sum of the unit vectors
   to them, each water's H-O-H (104.5 deg) bisector likewise, turned about the bisector (5 deg steps) to the orientation
   whose H lie farthest from all other atoms. Composition Ca9 Si12 O40 H14 = Z 4 x Ca2.25 Si3 O7.5 (OH)1.5 . H2O.
+
+`build("merlino2001")` (data/tobermorite/tob11a_merlino.cif, COD 9005500 = AMCSD 0006887: the Urals "normal"
+tobermorite, MDO2 polytype, B 1 1 m, synchrotron refinement), by the same rules:
+- from the paper: the cell (6.732, 7.369, 22.680 A, gamma 123.18; the abstract gives b 7.368) and Ca1, Ca3, Si1-Si3,
+  O1-O9, expanded: 8 Ca, 12 Si, 34 O per cell. O5 on the mirror plane bridges Si2 to its mirror image across the
+  interlayer: double chains [Si6O17], the paper's distinguishing feature, where Hamid has single chains;
+- seeded: 1 of the 4 quarter-occupied Ca2 sites (the "zeolitic" interlayer Ca of the abstract): Ca9 per cell;
+- placed: 10 water O (farthest points) and 2 OH (lowest bond-valence sums), H as above. Ca9 Si12 O44 H22 =
+  Z 4 x Ca2.25 Si3 O8 (OH)0.5 . 2.5 H2O = Ca4.5 [Si6O16(OH)] . 5 H2O per Si6: the double-chain composition
+  [Si6O16(OH)] the abstract gives for this crystal, with the Ca that the CIF's sites hold (neutral), and the 5 H2O of
+  the tobermorite group (Biagioni, Merlino & Bonaccorsi, Mineral. Mag. 79, 485 (2015): end members tobermorite
+  Ca5Si6O17 . 5H2O and kenotobermorite Ca4Si6O15(OH)2 . 5H2O; this crystal lies halfway), which is also the oxygen
+  count of the CIF's formula sum (O11 per Ca2.25 Si3). The CIF's H7 is not
+  used: with O11 it leaves the formula charged (+1.5); its X-ray density 2.522 g/cm^3 is that H7 formula's, 0.011
+  above this crystal's 2.511 (1.5 H per formula unit). The COD file holds no water site: the paper's water
+  positions are not shipped, so those are pylmp's, like Hamid's.
 The water and H positions are a reasonable start for a relaxation, not measured data.
 
 The published cells and densities are the papers' own numbers. `from_cif` reads a user's CIF and checks its cell
@@ -63,7 +80,8 @@ CELLS = {c.name: c for c in [
     # the two MDO polytypes of the Wessels mine crystal (anomalous tobermorite), and the Urals one (normal)
     PublishedCell("merlino2001_wessels_mdo1", "F2dd", (11.265, 7.386, 44.970), (90.0, 90.0, 90.0), MERLINO_2001),
     PublishedCell("merlino2001_wessels_mdo2", "B11m", (6.735, 7.385, 22.487), (90.0, 90.0, 123.25), MERLINO_2001),
-    PublishedCell("merlino2001_urals_mdo2", "B11m", (6.732, 7.368, 22.680), (90.0, 90.0, 123.18), MERLINO_2001),
+    PublishedCell("merlino2001_urals_mdo2", "B11m", (6.732, 7.368, 22.680), (90.0, 90.0, 123.18), MERLINO_2001,
+                  formula="Ca2.25Si3O8(OH)0.5(H2O)2.5", z=4),  # [Si6O16(OH)] double chains, module note
 ]}
 
 
@@ -127,7 +145,8 @@ def describe(atoms: Atoms) -> dict:
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "tobermorite"
 # source -> (CIF in data/tobermorite, published cell it must match, formula unit, Z)
-SOURCES = {"hamid1981": ("tob11a_hamid.cif", "hamid1981_monoclinic", "Ca2.25Si3O7.5(OH)1.5(H2O)", 4)}
+SOURCES = {"hamid1981": ("tob11a_hamid.cif", "hamid1981_monoclinic", "Ca2.25Si3O7.5(OH)1.5(H2O)", 4),
+           "merlino2001": ("tob11a_merlino.cif", "merlino2001_urals_mdo2", "Ca2.25Si3O8(OH)0.5(H2O)2.5", 4)}
 BOND_VALENCE_R0 = {"Si": 1.624, "Ca": 1.967}  # A, Brown & Altermatt, Acta Cryst. B41, 244 (1985); b = 0.37 A
 SI_O_BOND_A = 1.9  # longest Si-O bond in the CIF: 1.78 A; shortest non-bonded Si-O: above 2.5 A
 CATION_SHELL_A = 3.0  # cations counted around an O: Ca-O bonds of the CIF reach 2.75 A (3.16 A is second shell)

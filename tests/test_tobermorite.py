@@ -1,5 +1,9 @@
 """Tobermorite 11 A: the published cells reproduce the papers' volumes and X-ray density; the polytypes' cells agree
-with each other; a CIF is accepted only with the published cell. (The papers' coordinate tables are not shipped.)"""
+with each other; a CIF is accepted only with the published cell; the crystals built from the Hamid (1981) and
+Merlino (2001) CIFs keep the papers' cells and sites, with the stated compositions and densities; a short CHGNet
+relaxation reports truthfully whether it converged."""
+
+import re
 
 import numpy as np
 import pytest
@@ -81,7 +85,9 @@ def test_hamid_crystal_cell_composition_density(hamid):
         assert np.min(np.linalg.norm(hamid.positions - atom.position, axis=1)) < 1e-6
 
 
-def test_hamid_chains_intact_and_no_close_contacts(hamid):
+@pytest.mark.parametrize("source", ["hamid1981", "merlino2001"])
+def test_chains_intact_and_no_close_contacts(source):
+    hamid = tobermorite.build(source, seed=1)
     s = np.array(hamid.get_chemical_symbols())
     i, j, d = _pairs(hamid, 3.0)
     # every Si keeps its four O within 1.8 A (dreierketten chains intact), and no other Si-O below 2.4 A
@@ -95,11 +101,77 @@ def test_hamid_chains_intact_and_no_close_contacts(hamid):
         assert np.sum(mine & (d < 1.2)) == 1 and s[j[mine & (d < 1.2)]][0] == "O"
         assert d[mine & (d < 1.2)][0] == pytest.approx(0.97, abs=1e-6)
         assert np.all(d[mine & (d >= 1.2)] > 1.5)
-    # heavy atoms: the CIF's shortest contact (Si-O 1.52 A) is the shortest; placed water O stay 2.5 A from all
+    # heavy atoms: the CIF's shortest contact (Si-O: Hamid 1.52 A, Merlino 1.57 A) is the shortest; placed water O
+    # stay 2.4 A from all (Merlino's cavities hold 10 water and the zeolitic Ca per cell: Ca-O(water) is 2.44 A)
     heavy = (s[i] != "H") & (s[j] != "H")
-    assert d[heavy].min() == pytest.approx(1.523, abs=0.002)
+    assert d[heavy].min() == pytest.approx({"hamid1981": 1.523, "merlino2001": 1.567}[source], abs=0.002)
     for k in hamid.info["placed_by_pylmp"]["water_O"]:
-        assert d[(i == k) & (s[j] != "H")].min() > 2.5
+        assert d[(i == k) & (s[j] != "H")].min() > 2.4
+
+
+# --- the Urals crystal of Merlino et al. (2001) from COD 9005500 (data/tobermorite/tob11a_merlino.cif) ---
+
+def _cif_header(name: str) -> dict:
+    """The CIF's own numbers: cell, Z, volume, X-ray density and formula sum, read as text (not through ASE)."""
+    out = {}
+    for line in (tobermorite.DATA / name).read_text().splitlines():
+        key, _, value = line.partition(" ")
+        if key.startswith(("_cell_", "_exptl_crystal_density", "_chemical_formula_sum")):
+            out[key] = value.strip().strip("'")
+    return out
+
+
+FORMAL_CHARGE = {"Ca": 2, "Si": 4, "O": -2, "H": 1}
+
+
+def test_merlino_crystal_cell_composition_density():
+    atoms = tobermorite.build("merlino2001", seed=1)
+    head = _cif_header("tob11a_merlino.cif")
+    number = lambda key: float(re.sub(r"\(\d+\)", "", head[key]))  # 6.732(2) -> 6.732
+    cif_cell = [number(f"_cell_length_{x}") for x in "abc"] + [number(f"_cell_angle_{x}") for x in ("alpha", "beta", "gamma")]
+    assert atoms.cell.cellpar() == pytest.approx(cif_cell, abs=1e-6)
+    assert atoms.get_volume() == pytest.approx(number("_cell_volume"), abs=0.001)
+    # the paper's abstract (Urals MDO2, B11m): 6.732(2), 7.368(1), 22.680(4) A, 123.18(1) deg; the CIF's b is 7.369
+    ref = tobermorite.published("merlino2001_urals_mdo2")
+    assert atoms.cell.cellpar()[:3] == pytest.approx(ref.abc_A, abs=0.0011)
+    assert atoms.cell.cellpar()[5] == pytest.approx(ref.angles_deg[2], abs=1e-6)
+    # Z = 4 x Ca2.25 Si3 O8 (OH)0.5 . 2.5 H2O: double chains [Si6O16(OH)] (abstract), 5 H2O per Si6, neutral
+    info = tobermorite.describe(atoms)
+    assert info["composition"] == {"Ca": 9, "Si": 12, "O": 44, "H": 22}
+    assert sum(FORMAL_CHARGE[el] * n for el, n in info["composition"].items()) == 0
+    assert number("_cell_formula_units_Z") == 4
+    # the CIF's oxygen count (O11 per Ca2.25 Si3) is the crystal's; its H7 is not: that formula is charged
+    cif_formula = tobermorite._counts(head["_chemical_formula_sum"].replace(" ", ""))
+    assert cif_formula["O"] * 4 == 44 and cif_formula["Ca"] * 4 == 9 and cif_formula["Si"] * 4 == 12
+    assert sum(FORMAL_CHARGE[el] * n for el, n in cif_formula.items()) == pytest.approx(1.5)
+    # the CIF's X-ray density 2.522 is its H7 formula's; the crystal's differs by exactly 6 H per cell
+    cif_density = tobermorite.density(head["_chemical_formula_sum"].replace(" ", ""), 4, number("_cell_volume"))
+    assert cif_density == pytest.approx(number("_exptl_crystal_density_diffrn"), abs=0.001)  # 2.5215 with ASE masses
+    h_mass = 6 * 1.008 / tobermorite.AVOGADRO / (atoms.get_volume() * 1e-24)
+    assert info["density_g_cm3"] == pytest.approx(cif_density - h_mass, abs=1e-3)
+    assert info["density_g_cm3"] == pytest.approx(2.511, abs=0.001)
+    # the 8 full Ca, 12 Si and 34 O sites of the CIF are untouched, and one of the 4 Ca2 (occupancy 1/4) is filled
+    from ase.io import read
+    cif = read(tobermorite.DATA / "tob11a_merlino.cif")
+    occupied = np.array([max(cif.info["occupancy"][str(k)].values()) for k in cif.arrays["spacegroup_kinds"]])
+    assert np.sum(occupied == 1) == 54 and np.sum(occupied == 0.25) == 4
+    for p in cif.positions[occupied == 1]:
+        assert np.min(np.linalg.norm(atoms.positions - p, axis=1)) < 1e-6
+    ca = atoms.positions[np.array(atoms.get_chemical_symbols()) == "Ca"]
+    assert sum(np.min(np.linalg.norm(ca - p, axis=1)) < 1e-6 for p in cif.positions[occupied == 0.25]) == 1
+
+
+def test_merlino_double_chains(tmp_path):
+    """Hamid's single chains bridge 12 O per cell between two Si; Merlino's double chains add the O5 bridge across
+    the interlayer (2 per cell): 14. Counted by OVITO's bond angles and by numpy."""
+    for source, bridges in (("hamid1981", 12), ("merlino2001", 14)):
+        atoms = tobermorite.build(source, seed=1)
+        write(tmp_path / f"{source}.extxyz", atoms, format="extxyz")
+        assert sum(tobermorite.bonding(tmp_path / f"{source}.extxyz")["angles_Si-O-Si"]) == bridges
+        s = np.array(atoms.get_chemical_symbols())
+        i, j, _ = _pairs(atoms, tobermorite.SI_O_BOND_A)
+        si_per_o = np.bincount(i[(s[i] == "O") & (s[j] == "Si")], minlength=len(atoms))
+        assert np.sum(si_per_o == 2) == bridges
 
 
 def test_seed_picks_one_interlayer_ca_site():
@@ -175,3 +247,39 @@ def test_lammps_box_back_to_the_cell(hamid, tmp_path):
     got = workflow.cell_numbers(cell, float(hamid.get_masses().sum()))
     assert [got[q] for q in ("a", "b", "c", "alpha", "beta", "gamma")] == pytest.approx(hamid.cell.cellpar(), abs=1e-6)
     assert got["density"] == pytest.approx(tobermorite.describe(hamid)["density_g_cm3"], rel=1e-9)
+
+
+# --- the relaxation says whether it converged: a short real run with CHGNet (bridge; weights in the chgnet wheel) ---
+
+SHORT = """
+workflow: tobermorite
+material: {{composition: {{Ca: 12, Si: 16, O: 53.333333, H: 18.666667}}, seed: 1}}
+potentials: [chgnet]
+settings: {{max_steps: 4, cycle_steps: 1, box_steps: 1, fmax_eV_A: {fmax}, stress_bar: {stress}}}
+"""
+
+
+def test_short_relaxation_reports_its_convergence(tmp_path):
+    """Two cycles of one FIRE and one box/relax iteration cannot reach 0.03 eV/A: the result must say NOT converged,
+    with the fmax and stress that CHGNet's own ASE calculator gives for the written structure. Loose targets stop
+    after the first cycle."""
+    from ase.io import read
+    from conftest import read_results, run_study
+
+    from pylmp import bridge, potentials
+
+    out = run_study(tmp_path, SHORT.format(fmax=0.03, stress=500.0), "capped")
+    res = read_results(out)["chgnet"]
+    assert res["steps"] == 4 and res["converged"] is False
+    assert res["relaxation"].startswith("NOT converged") and f"fmax {res['fmax_eV_A']:.3f} eV/A" in res["relaxation"]
+    assert (out / "chgnet" / "relax" / "log.lammps").read_text().count("cycle 2: step 4 fmax") == 1
+    atoms = read(out / "chgnet" / "relax" / "relaxed.dump", format="lammps-dump-text")
+    atoms.calc = bridge.calculator(potentials.get("chgnet"))
+    assert res["fmax_eV_A"] == pytest.approx(np.abs(atoms.get_forces()).max(), rel=0.01)
+    bar = -atoms.get_stress(voigt=True) * 1.602176634e6  # eV/A^3 -> bar, pressure sign (LAMMPS pxx = -sigma_xx)
+    for k, c in enumerate(("pxx", "pyy", "pzz", "pyz", "pxz", "pxy")):
+        assert res["stress_bar"][c] == pytest.approx(bar[k], rel=0.01, abs=20)
+    assert res["stress_max_bar"] == pytest.approx(max(abs(v) for v in res["stress_bar"].values()))
+    assert res["stress_max_bar"] > 500 and res["fmax_eV_A"] > 0.03  # far from the minimum after 4 iterations
+    loose = read_results(run_study(tmp_path, SHORT.format(fmax=50.0, stress=1e6), "loose"))["chgnet"]
+    assert loose["converged"] is True and loose["steps"] <= 2 and loose["relaxation"].startswith(f"converged after {loose['steps']} ")
