@@ -1,10 +1,13 @@
-"""Tobermorite 11 A: lattice parameters of the published crystal with each potential, and its Si-O / Ca-O bonding.
+"""Tobermorite 11 A: lattice parameters of a published crystal with each potential, and its Si-O / Ca-O bonding.
 
-One task per potential: the crystal of pylmp.tobermorite.build (Hamid 1981, Ca9 Si12 O40 H14, seeded by material.seed),
-atoms and the triclinic cell relaxed to zero stress (box/relax tri) for at most settings.max_steps minimizer
-iterations. a, b, c, alpha, beta, gamma, V and the density are compared with the paper's cell (percent deviation).
-Si-O and Ca-O g(r) and the O-Si-O / Si-O-Si bond angles (OVITO) of the built and of each relaxed crystal go to
-results.json and <task>/bonding_*.csv. Classical potentials without Ca, Si, O and H are refused by the study check.
+One task per potential: the crystal of pylmp.tobermorite.build(settings.source) (Hamid 1981: Ca9 Si12 O40 H14;
+Merlino 2001: Ca9 Si12 O44 H22; seeded by material.seed), atoms and the triclinic cell relaxed to zero stress
+(box/relax tri) in cycles until the largest atom force is below settings.fmax_eV_A and every stress component within
+settings.stress_bar, or settings.max_steps minimizer iterations in all. results.json says which (`converged`,
+`relaxation`), so a capped run is never read as a minimum. a, b, c, alpha, beta, gamma, V and density are compared
+with the source paper's cell, and the lengths, angles and V with the other paper's cell too (its composition
+differs, so not its density). Si-O and Ca-O g(r) and the O-Si-O / Si-O-Si bond angles (OVITO) of the built and of
+each relaxed crystal go to results.json and <task>/bonding_*.csv. Potentials without Ca, Si, O and H are refused.
 """
 from __future__ import annotations
 
@@ -20,8 +23,11 @@ from pylmp.analysis import plotting
 from pylmp.errors import PylmpError
 from pylmp.launch import Task
 
-DEFAULTS = {"source": "hamid1981", "max_steps": 150, "rdf_cutoff": 5.0, "rdf_bins": 250, "angle_bins": 90}
-COMPARED = ("a", "b", "c", "gamma", "V", "density")
+DEFAULTS = {"source": "hamid1981", "max_steps": 150, "cycle_steps": 100, "box_steps": 20, "fmax_eV_A": 0.03, "stress_bar": 500.0,
+            "rdf_cutoff": 5.0, "rdf_bins": 250, "angle_bins": 90}
+COMPARED = ("a", "b", "c", "alpha", "beta", "gamma", "V", "density")
+# the published cells every relaxed cell is compared with: Hamid's ordered P2_1 cell, Merlino's Urals MDO2 cell
+REFERENCES = ("hamid1981_monoclinic", "merlino2001_urals_mdo2")
 
 
 def crystal(study) -> Atoms:
@@ -32,8 +38,10 @@ def check(study) -> None:
     s = study.settings
     if s["source"] not in tobermorite.SOURCES:
         raise PylmpError(f"{study.source}: settings.source '{s['source']}' unknown; choose one of {', '.join(tobermorite.SOURCES)}")
-    if s["max_steps"] < 2 or not 2.0 < s["rdf_cutoff"] <= 10.0:
-        raise PylmpError(f"{study.source}: settings.max_steps must be at least 2 and rdf_cutoff 2-10 A")
+    if min(s["max_steps"], s["cycle_steps"], s["box_steps"]) < 1 or not 2.0 < s["rdf_cutoff"] <= 10.0:
+        raise PylmpError(f"{study.source}: settings.max_steps, cycle_steps and box_steps must be at least 1 and rdf_cutoff 2-10 A")
+    if s["fmax_eV_A"] <= 0 or s["stress_bar"] <= 0:
+        raise PylmpError(f"{study.source}: settings.fmax_eV_A and stress_bar (convergence targets) must be positive")
     built = tobermorite.describe(crystal(study))["composition"]
     total = sum(built.values())
     wanted = {el: pct for el, pct in study.composition.items() if pct > 0}
@@ -43,8 +51,9 @@ def check(study) -> None:
 
 
 def tasks(study, potential) -> list[Task]:
+    s = study.settings
     return [Task("relax", "tobermorite.lmp.j2", crystal(study), potential, study.elements,
-                 {"max_steps": study.settings["max_steps"]})]
+                 {"max_steps": s["max_steps"], "cycle_steps": s["cycle_steps"], "box_steps": s["box_steps"], "fmax": s["fmax_eV_A"], "stress": s["stress_bar"]})]
 
 
 def cell_numbers(cell: np.ndarray, mass_amu: float) -> dict:
@@ -66,8 +75,26 @@ def _bonding(study, path: Path, csv_path: Path) -> dict:
     return out
 
 
+UNIT = {"V": "A3", "density": "g_cm3", "alpha": "deg", "beta": "deg", "gamma": "deg"}
+STRESS = ("pxx", "pyy", "pzz", "pyz", "pxz", "pxy")
+
+
+def _key(q: str) -> str:
+    return f"{q}_{UNIT.get(q, 'A')}"
+
+
+def relaxation(r: dict, s: dict) -> dict:
+    """Whether a relax task converged (force and stress targets) or stopped at its iteration cap, from result.json."""
+    stress = max(abs(r[f"{c}_bar"]) for c in STRESS)
+    converged = r["fmax_eV_A"] < s["fmax_eV_A"] and stress < s["stress_bar"]
+    text = (f"{'converged' if converged else 'NOT converged (stopped at the iteration cap)'} after {int(r['steps'])} "
+            f"iterations: fmax {r['fmax_eV_A']:.3f} eV/A (target {s['fmax_eV_A']:g}), largest stress component "
+            f"{stress:.0f} bar (target {s['stress_bar']:g})")
+    return {"converged": bool(converged), "relaxation": text, "stress_max_bar": stress}
+
+
 def analyze(study, results) -> dict:
-    r = results["relax"]
+    r, s = results["relax"], study.settings
     folder = Path(r["_folder"])
     built = crystal(study)
     write(folder / "built.extxyz", built, format="extxyz")
@@ -75,19 +102,21 @@ def analyze(study, results) -> dict:
     # LAMMPS's restricted triclinic box: a = (lx, 0, 0), b = (xy, ly, 0), c = (xz, yz, lz)
     cell = np.array([[r["lx_A"], 0, 0], [r["xy_A"], r["ly_A"], 0], [r["xz_A"], r["yz_A"], r["lz_A"]]])
     relaxed = cell_numbers(cell, mass)
-    ref = tobermorite.published(tobermorite.SOURCES[study.settings["source"]][1])
-    paper = {"a": ref.abc_A[0], "b": ref.abc_A[1], "c": ref.abc_A[2], "alpha": ref.angles_deg[0], "beta": ref.angles_deg[1],
-             "gamma": ref.angles_deg[2], "V": ref.volume(), "density": cell_numbers(ref.cell(), mass)["density"]}
-    unit = {"V": "A3", "density": "g_cm3", "alpha": "deg", "beta": "deg", "gamma": "deg"}
-    key = lambda q: f"{q}_{unit.get(q, 'A')}"
+    own = tobermorite.SOURCES[s["source"]][1]
+    papers = {name: cell_numbers(tobermorite.published(name).cell(), mass) for name in REFERENCES}
+    others = {name: {_key(q): float(100 * (relaxed[q] / paper[q] - 1)) for q in COMPARED if q != "density"}
+              for name, paper in papers.items() if name != own}
     return {
-        **{key(q): float(v) for q, v in relaxed.items()},
-        "deviation_pct": {key(q): float(100 * (relaxed[q] / paper[q] - 1)) for q in COMPARED},
-        "published": {key(q): float(v) for q, v in paper.items()},
-        "E_eV_per_atom": r["E_eV"] / r["natoms"], "press_bar": r["press_bar"], "fmax_eV_A": r["fmax_eV_A"], "steps": int(r["steps"]),
+        **{_key(q): float(v) for q, v in relaxed.items()},
+        "deviation_pct": {_key(q): float(100 * (relaxed[q] / papers[own][q] - 1)) for q in COMPARED},
+        "deviation_vs_pct": others,
+        "published": {_key(q): float(v) for q, v in papers[own].items()},
+        **relaxation(r, s),
+        "E_eV_per_atom": r["E_eV"] / r["natoms"], "press_bar": r["press_bar"], "fmax_eV_A": r["fmax_eV_A"],
+        "stress_bar": {c: r[f"{c}_bar"] for c in STRESS}, "steps": int(r["steps"]),
         "bonding": {"built": _bonding(study, folder / "built.extxyz", folder / "bonding_built.csv"),
                     "relaxed": _bonding(study, folder / "relaxed.dump", folder / "bonding_relaxed.csv")},
-        "source": ref.source,
+        "source": tobermorite.published(own).source,
     }
 
 
@@ -95,24 +124,33 @@ def rows(summary) -> list[dict]:
     first = next(iter(summary.values()))
     out = [{"structure": "published", **first["published"]}]
     for name, res in summary.items():
-        out.append({"structure": name, **{k: res[k] for k in first["published"]}, "steps": res["steps"],
+        out.append({"structure": name, **{k: res[k] for k in first["published"]}, "converged": res["converged"],
+                    "fmax_eV_A": res["fmax_eV_A"], "stress_max_bar": res["stress_max_bar"], "steps": res["steps"],
                     **{f"dev_{k}_pct": v for k, v in res["deviation_pct"].items()}})
     return out
 
 
 def plot(summary, path) -> None:
-    """Left: % deviation of a, b, c, gamma, V from the paper per potential. Middle: Si-O and Ca-O g(r).
-    Right: O-Si-O and Si-O-Si angles. Dashed black: the built (unrelaxed) crystal; colours: relaxed per potential."""
+    """Left: a, b, c, gamma, V per potential as % of the Hamid (1981) cell, the experimental cells as black markers;
+    hatched bars: relaxation not converged. Middle: Si-O and Ca-O g(r). Right: O-Si-O and Si-O-Si angles.
+    Dashed black: the built (unrelaxed) crystal; colours: relaxed per potential."""
     fig, (ax_bar, ax_g, ax_ang) = plotting.figure(ncols=3)
     colors = plotting.colors(summary)
-    labels = ["a_A", "b_A", "c_A", "gamma_deg", "V_A3"]
+    labels = ["a", "b", "c", "gamma", "V"]
+    hamid = cell_numbers(tobermorite.published(REFERENCES[0]).cell(), 1.0)
+    pct = lambda cell: [100 * (cell[q] / hamid[q] - 1) for q in labels]
     width = 0.8 / len(summary)
     for k, (name, res) in enumerate(summary.items()):
         x = np.arange(len(labels)) + (k - (len(summary) - 1) / 2) * width
-        ax_bar.bar(x, [res["deviation_pct"][q] for q in labels], width, color=colors[name], label=name)
-    ax_bar.set_xticks(np.arange(len(labels)), ["a", "b", "c", "gamma", "V"])
+        mine = {q: res[_key(q)] for q in labels}
+        ax_bar.bar(x, pct(mine), width, color=colors[name], hatch=None if res["converged"] else "//",
+                   label=name + ("" if res["converged"] else " (not converged)"))
+    for name, marker in zip(REFERENCES, ("o", "x")):
+        ax_bar.plot(np.arange(len(labels)), pct(cell_numbers(tobermorite.published(name).cell(), 1.0)), marker,
+                    color="k", ls="none", label=name)
+    ax_bar.set_xticks(np.arange(len(labels)), labels)
     ax_bar.axhline(0, color="k", lw=0.8)
-    ax_bar.set_ylabel("deviation from Hamid (1981) (%)")
+    ax_bar.set_ylabel("relative to Hamid (1981) (%)")
     ax_bar.set_title("Lattice parameters")
     built = next(iter(summary.values()))["bonding"]["built"]
     for res, color, style, label in [(built, "k", "--", "built")] + [(v["bonding"]["relaxed"], colors[n], "-", n) for n, v in summary.items()]:
