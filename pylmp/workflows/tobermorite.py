@@ -87,7 +87,8 @@ def relaxation(r: dict, s: dict) -> dict:
     """Whether a relax task converged (force and stress targets) or stopped at its iteration cap, from result.json."""
     stress = max(abs(r[f"{c}_bar"]) for c in STRESS)
     converged = r["fmax_eV_A"] < s["fmax_eV_A"] and stress < s["stress_bar"]
-    text = (f"{'converged' if converged else 'NOT converged (stopped at the iteration cap)'} after {int(r['steps'])} "
+    why = "stopped at the iteration cap" if r["steps"] >= s["max_steps"] else "stopped: a cycle made no iteration"
+    text = (f"{'converged' if converged else f'NOT converged ({why})'} after {int(r['steps'])} "
             f"iterations: fmax {r['fmax_eV_A']:.3f} eV/A (target {s['fmax_eV_A']:g}), largest stress component "
             f"{stress:.0f} bar (target {s['stress_bar']:g})")
     return {"converged": bool(converged), "relaxation": text, "stress_max_bar": stress}
