@@ -7,7 +7,8 @@ it runs inside `import lammps` and therefore never raises.
 
 Deployed models are generated, not committed (potentials/deployed/ is gitignored):
 - `deploy_sevennet()` writes sevennet-0.pt with `sevenn get_model 7net-0`, from the checkpoint that ships
-  inside the sevenn wheel;
+  inside the sevenn wheel, and sevennet-ni-pbe.pt from the committed fine-tuned checkpoint
+  potentials/test_models/sevennet-ni-pbe.pth (made by `pylmp finetune inputs/finetune_sevennet_ni_pbe.yaml`);
 - `compile_nequip()` turns the committed tiny NequIP/Allegro models (potentials/test_models/*.nequip.zip,
   packaged checkpoints made by run/train_test_models.py) into AOTInductor packages: Allegro with `nequip-compile
   --target pair_allegro`, NequIP with pylmp's own target `pylmp_nequip` (pylmp/nequip_compile.py: forces of the
@@ -29,8 +30,10 @@ PAIR_STYLE = "pylmp/torch"
 PLUGIN_DIR = Path(__file__).resolve().parent / "plugin_lib"
 PLUGIN_FILE = PLUGIN_DIR / "pylmptorchplugin.so"
 DEPLOYED_DIR = paths.POTENTIALS / "deployed"
-SEVENNET_MODELS = {"7net-0": "sevennet-0.pt"}
 TEST_MODELS = paths.POTENTIALS / "test_models"
+# SevenNet model -> deployed file: a pretrained name (checkpoint inside the sevenn wheel) or a checkpoint
+# test_models/<name>.pth committed by the project
+SEVENNET_MODELS = {"7net-0": "sevennet-0.pt", "sevennet-ni-pbe": "sevennet-ni-pbe.pt"}
 NEQUIP_MODELS = {"nequip-tiny": "pylmp_nequip", "allegro-tiny": "pair_allegro",  # model name -> compile target
                  "allegro-ni-pbe": "pair_allegro"}  # the fine-tuning example (inputs/finetune_allegro_ni_pbe.yaml)
 # pylmp_nequip: message passing, any number of MPI ranks; pair_nequip (nequip's own): one rank only
@@ -58,10 +61,14 @@ def ensure_loaded(lmp) -> None:
 
 
 def deploy_sevennet(model: str = "7net-0", out: Path | None = None, force: bool = False) -> Path:
-    """Write the deployed TorchScript file of a SevenNet pretrained model (offline: sevenn ships the checkpoint)."""
-    out = Path(out) if out else DEPLOYED_DIR / SEVENNET_MODELS.get(model, f"{model}.pt")
-    if out.is_file() and not force:
+    """Write the deployed TorchScript file of a SevenNet model: a pretrained name (offline: sevenn ships the
+    checkpoint), a checkpoint path, or the name of a checkpoint in potentials/test_models/ (redeployed when newer)."""
+    committed = TEST_MODELS / f"{model}.pth"
+    source = committed if committed.is_file() else Path(model) if Path(model).is_file() else None
+    out = Path(out) if out else DEPLOYED_DIR / SEVENNET_MODELS.get(model, f"{Path(model).stem}.pt")
+    if out.is_file() and not force and (source is None or out.stat().st_mtime >= source.stat().st_mtime):
         return out
+    model = str(source) if source else model
     exe = lammps_env.venv_executable("sevenn", install="pip install sevenn")
     out.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run([exe, "get_model", model, "-o", str(out)], capture_output=True, text=True, check=False)
