@@ -132,12 +132,12 @@ def rows(summary) -> list[dict]:
 
 
 def plot(summary, path) -> None:
-    """Left: a, b, c, gamma, V per potential as % of the Hamid (1981) cell, the experimental cells as black markers;
+    """Left: a, b, c, alpha, beta, gamma, V per potential as % of the Hamid (1981) cell, the experimental cells as black markers;
     hatched bars: relaxation not converged. Middle: Si-O and Ca-O g(r). Right: O-Si-O and Si-O-Si angles.
     Dashed black: the built (unrelaxed) crystal; colours: relaxed per potential."""
     fig, (ax_bar, ax_g, ax_ang) = plotting.figure(ncols=3)
     colors = plotting.colors(summary)
-    labels = ["a", "b", "c", "gamma", "V"]
+    labels = ["a", "b", "c", "alpha", "beta", "gamma", "V"]
     hamid = cell_numbers(tobermorite.published(REFERENCES[0]).cell(), 1.0)
     pct = lambda cell: [100 * (cell[q] / hamid[q] - 1) for q in labels]
     width = 0.8 / len(summary)
