@@ -195,10 +195,17 @@ def prepare(cfg: FineTune, out: Path) -> dict[str, list[int]]:
     return parts
 
 
-def fitted_shifts(model_elements: list[str], old: dict[str, float], data, predicted: np.ndarray) -> dict[str, float]:
+def fitted_shifts(model_elements: list[str], old: dict[str, float], data, calc) -> dict[str, float]:
     """New per-type energy shifts: the old ones plus the per-element constants that best close the gap between
-    the dataset's energies and the starting model's (least squares over frames), so the fine-tuning starts from
-    the dataset's energy zero instead of spending its first epochs on it. Elements absent from the data keep theirs."""
+    the dataset's energies and the starting model's (`calc`, its ASE calculator; least squares over frames), so the
+    fine-tuning starts from the dataset's energy zero instead of spending its first epochs on it. Elements absent
+    from the data keep theirs."""
+    predicted = []
+    for atoms in data:
+        copy = atoms.copy()
+        copy.calc = calc
+        predicted.append(copy.get_potential_energy())
+    predicted = np.array(predicted)
     symbols = datasets.elements(data)
     reference = np.array([datasets.labels(f)["energy"] for f in data])
     delta, *_ = np.linalg.lstsq(datasets.composition_matrix(data, symbols), reference - predicted, rcond=None)

@@ -76,13 +76,7 @@ def write_config(cfg, out: Path) -> Path:
     shifts, note = info["shifts"], "kept from the starting model"
     if cfg.training["energy_shifts"] == "refit":
         train = read(out / "data" / "train.extxyz", ":")
-        calc = calculator(cfg.start)
-        predicted = []
-        for atoms in train:
-            copy = atoms.copy()
-            copy.calc = calc
-            predicted.append(copy.get_potential_energy())
-        shifts = finetune.fitted_shifts(info["type_names"], shifts, train, np.array(predicted))
+        shifts = finetune.fitted_shifts(info["type_names"], shifts, train, calculator(cfg.start))
         note = "starting model's shifts + least-squares fit of E_DFT - E_model over the training frames"
     loss = cfg.training["loss"]
     kind = "EnergyForceStress" if loss["stress"] > 0 else "EnergyForce"

@@ -134,13 +134,7 @@ def write_start(cfg, out: Path, log=print) -> Path:
     old = dict(zip(info["elements"], shift.reshape(-1).tolist()))
     if cfg.training["energy_shifts"] == "refit":
         train = read(out / "data" / "train.extxyz", ":")
-        calc = _calculator(cfg.start)
-        predicted = []
-        for atoms in train:
-            copy = atoms.copy()
-            copy.calc = calc
-            predicted.append(copy.get_potential_energy())
-        new = finetune.fitted_shifts(info["elements"], old, train, np.array(predicted))
+        new = finetune.fitted_shifts(info["elements"], old, train, _calculator(cfg.start))
         state["rescale_atomic_energy.shift"] = torch.tensor([new[el] for el in info["elements"]], dtype=shift.dtype)
         moved = {el: round(new[el] - old[el], 4) for el in new if new[el] != old[el]}
         log(f"train: per-element energy shifts refit by {moved} eV/atom (SevenNet's rescale_atomic_energy.shift)")

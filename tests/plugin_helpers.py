@@ -73,6 +73,21 @@ def single_point(potential, atoms, elements, folder):
     return (energy, *to_ase_frame(atoms, forces, p))
 
 
+def deployed_single_points(entry, run_folder, tmp_path):
+    """A fine-tuning run's held-out frames plus a rattled 32-atom Ni cube, each with the deployed registry entry's
+    LAMMPS single point: yields (atoms without a calculator, energy, forces, stress)."""
+    from ase.build import bulk
+    from ase.io import read
+
+    big = bulk("Ni", "fcc", a=3.53, cubic=True).repeat(2)
+    big.rattle(0.06, seed=3)
+    for k, atoms in enumerate(read(run_folder / "data" / "test.extxyz", ":") + [big]):
+        atoms.calc = None
+        sub = tmp_path / f"f{k}"
+        sub.mkdir()
+        yield (atoms, *single_point(str(entry), atoms, ["Ni"], sub))
+
+
 def mpirun_single_point(potential, atoms, elements, folder, np_, pair_style_args=""):
     """Energy, virial (bar, xx yy zz xy xz yz, LAMMPS frame), forces by atom ID and the log text of
     `mpirun -np N lmp -in in.lmp` doing `run 0` with a registry potential (`pair_style_args`: keywords added

@@ -20,7 +20,7 @@ from ase.build import bulk
 from ase.calculators.eam import EAM
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import read, write
-from plugin_helpers import single_point
+from plugin_helpers import deployed_single_points
 
 from pylmp import finetune_mace, plugin
 from pylmp.cli import main
@@ -98,13 +98,7 @@ def test_deployed_model_equals_nequip_ase_calculator(run, tmp_path):
     entry = folder / "registry" / "allegro-ft-test.yaml"
     assert state["potential"] == str(entry) and (folder / "registry" / "deployed" / "allegro-ft-test.nequip.pt2").is_file()
     calc = NequIPCalculator._from_saved_model(state["model"], device="cpu", chemical_species_to_atom_type_map=True)
-    big = bulk("Ni", "fcc", a=3.53, cubic=True).repeat(2)
-    big.rattle(0.06, seed=3)
-    for k, atoms in enumerate(read(folder / "run" / "data" / "test.extxyz", ":") + [big]):
-        atoms.calc = None
-        sub = tmp_path / f"f{k}"
-        sub.mkdir()
-        energy, forces, stress = single_point(str(entry), atoms, ["Ni"], sub)
+    for atoms, energy, forces, stress in deployed_single_points(entry, folder / "run", tmp_path):
         atoms.calc = calc
         assert abs(energy - atoms.get_potential_energy()) / len(atoms) < 1e-6
         assert np.abs(forces - atoms.get_forces()).max() < 1e-5

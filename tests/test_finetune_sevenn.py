@@ -12,9 +12,8 @@ import json
 
 import numpy as np
 import pytest
-from ase.build import bulk
 from ase.io import read, write
-from plugin_helpers import single_point
+from plugin_helpers import deployed_single_points
 from test_finetune import bad, eam_frames
 
 from pylmp import finetune_sevenn, plugin
@@ -89,13 +88,7 @@ def test_deployed_model_equals_sevenn_ase_calculator(run, calculators, tmp_path)
     folder, state = run
     entry = folder / "registry" / "sevennet-ft-test.yaml"
     assert state["potential"] == str(entry) and (folder / "registry" / "deployed" / "sevennet-ft-test.pt").is_file()
-    big = bulk("Ni", "fcc", a=3.53, cubic=True).repeat(2)
-    big.rattle(0.06, seed=3)
-    for k, atoms in enumerate(read(folder / "run" / "data" / "test.extxyz", ":") + [big]):
-        atoms.calc = None
-        sub = tmp_path / f"f{k}"
-        sub.mkdir()
-        energy, forces, _ = single_point(str(entry), atoms, ["Ni"], sub)
+    for atoms, energy, forces, _ in deployed_single_points(entry, folder / "run", tmp_path):
         atoms.calc = calculators[1]
         ref = atoms.get_potential_energy()
         assert abs(energy - ref) <= 8 * F32_EPS * abs(ref), (energy, ref)
