@@ -87,3 +87,35 @@ def test_properties_reference_reads_the_pbe_elastic_constants(data):
         assert refs[prop]["dft"]["value"] == info["elastic"][f"{prop}_GPa"]
         assert "elastic." in refs[prop]["dft"]["source"]
     assert refs["B"]["dft"]["value"] == info["eos"]["B_GPa"]
+
+
+def test_fault_energies_recomputed_from_the_frames():
+    """Every planar-fault energy in the JSON from the stacking-cell frames themselves: the (111) area from the cell
+    vectors (the script uses sqrt(3)/4 a0^2), e_fcc from the 3-layer polytype; the twin boundary costs less than the
+    intrinsic fault (one wrong second-neighbour layer pair instead of two), as the ANNNI estimate from the polytypes says."""
+    info = json.loads((DFT / "ni_pbe_faults.json").read_text())
+    fcc = read(DFT / "configs" / "polytype" / "fcc_3.extxyz")
+    e_fcc = fcc.get_potential_energy() / len(fcc)
+    faults = info["faults"]["faults"]
+    assert "isf_11" in faults
+    for name, fault in faults.items():
+        atoms = read(DFT / "configs" / "fault" / f"{name}.extxyz")
+        area = np.linalg.norm(np.cross(atoms.cell[0], atoms.cell[1]))
+        gamma = (atoms.get_potential_energy() - len(atoms) * e_fcc) / (fault["faults_per_cell"] * area) * 16021.766
+        assert len(atoms) == fault["layers"] and gamma == pytest.approx(fault["gamma_mJ_m2"], rel=1e-9)
+    if "twin_10" in faults:
+        assert faults["twin_10"]["gamma_mJ_m2"] < faults["isf_11"]["gamma_mJ_m2"]
+        assert faults["twin_10"]["gamma_mJ_m2"] == pytest.approx(info["annni"]["gamma_tb_mJ_m2"], rel=0.2)
+
+
+def test_rattled_bulk_frames_carry_forces():
+    """The bulk_* cells are the dataset's only frames with forces: rattled (forces well above zero), the DFT forces
+    sum to zero (translation invariance, an independent check of the labels), Ni3Al cells hold one Al per four atoms."""
+    frames = [read(p) for p in sorted(DFT.glob("configs/bulk_*/*.extxyz"))]
+    assert {f.info["config_type"] for f in frames} >= {"bulk_ni", "bulk_ni3al"}
+    for atoms in frames:
+        forces = atoms.get_forces()
+        assert np.abs(forces).max() > 0.05
+        assert np.abs(forces.sum(axis=0)).max() < 5e-3
+        if atoms.info["config_type"] == "bulk_ni3al":
+            assert atoms.get_chemical_symbols().count("Al") * 4 == len(atoms)
