@@ -66,14 +66,15 @@ class FineTune:
         return json.dumps(keys, sort_keys=True)
 
 
+# config `backend:` -> its module (imported on use: each pulls in its trainer's packages)
+BACKENDS = {"nequip": "finetune_nequip", "allegro": "finetune_nequip", "mace": "finetune_mace", "pet": "finetune_pet",
+            "sevenn": "finetune_sevenn"}
+
+
 def backend(name: str):
-    from pylmp import finetune_mace, finetune_nequip, finetune_pet, finetune_sevenn
+    import importlib
 
-    return {"nequip": finetune_nequip, "allegro": finetune_nequip, "mace": finetune_mace, "pet": finetune_pet,
-            "sevenn": finetune_sevenn}[name]
-
-
-BACKENDS = ("nequip", "allegro", "mace", "pet", "sevenn")
+    return importlib.import_module(f"pylmp.{BACKENDS[name]}")
 
 
 def _path(value, base: Path, what: str, src: Path, must_exist=True) -> Path:

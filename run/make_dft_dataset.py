@@ -221,10 +221,9 @@ def strained(atoms: Atoms, rng, max_strain=0.03, rattle=0.05) -> Atoms:
 
 def strain_cells(folder: Path, a0: float) -> None:
     ni = bulk("Ni", "fcc", a=a0)
-    for name, (e1, e2, e3, e4, e5, e6) in STRAINS.items():
-        eps = np.array([[e1, e6 / 2, e5 / 2], [e6 / 2, e2, e4 / 2], [e5 / 2, e4 / 2, e3]])
+    for name, e in STRAINS.items():
         atoms = ni.copy()
-        atoms.set_cell(ni.cell @ (np.eye(3) + eps), scale_atoms=True)
+        atoms.set_cell(ni.cell @ (np.eye(3) + voigt_matrix(e)), scale_atoms=True)
         compute(f"strain_ni/{name}", atoms, "strain_ni", folder)
 
 
