@@ -1,4 +1,5 @@
 """GSFE of fcc Ni (Ni_u3): slab vs tilted periodic cell, ANNNI cross-checks, curve symmetry, CNA of the fault."""
+import json
 import math
 
 import numpy as np
@@ -6,7 +7,7 @@ import pytest
 from ase.neighborlist import neighbor_list
 
 from conftest import read_results, run_study
-from pylmp import faults
+from pylmp import faults, paths
 
 # 24 planes, one 2-atom rectangle per plane: shifts are uniform in-plane, so the small cell is exact
 NI_GSFE = """
@@ -111,7 +112,9 @@ def test_outputs_written(gsfe_out, ni):
 
 
 @pytest.mark.parametrize("settings, field", [("{layers: 20}", "settings.layers"), ("{repeat: [1]}", "settings.repeat"),
-                                             ("{vacuum_A: 2}", "settings.vacuum_A"), ("{points: 2}", "settings.points")])
+                                             ("{vacuum_A: 2}", "settings.vacuum_A"), ("{points: 2}", "settings.points"),
+                                             ("{dft: data/dft/missing.json}", "settings.dft"),
+                                             ("{dft: data/dft/ni_pbe.extxyz}", "settings.dft")])
 def test_bad_settings_are_one_line_errors(study_file, run_cli, settings, field):
     path = study_file(f"""
         workflow: gsfe
@@ -121,3 +124,17 @@ def test_bad_settings_are_one_line_errors(study_file, run_cli, settings, field):
         """)
     code, _, err = run_cli("run", path, "--out", path.parent / "out")
     assert code == 2 and field in err and len(err.strip().splitlines()) == 1
+
+
+def test_dft_fault_energies_are_read_and_compared(tmp_path):
+    """settings.dft: the project's PBE fault cells next to the potential's faults, deviations from the two numbers."""
+    study = NI_GSFE.replace("points: 11}", "points: 3, dumps: false, dft: data/dft/ni_pbe_faults.json}").replace("24", "12")
+    out = run_study(tmp_path, study, "ni_dft")
+    res = read_results(out)["Ni_u3"]
+    cells = json.loads((paths.ROOT / "data/dft/ni_pbe_faults.json").read_text())["faults"]["faults"]
+    assert res["dft"]["gamma_mJ_m2"]["isf"] == cells["isf_11"]["gamma_mJ_m2"]
+    assert res["dft"]["gamma_mJ_m2"]["tb"] == cells["twin_10"]["gamma_mJ_m2"]
+    for fault, ref in res["dft"]["gamma_mJ_m2"].items():
+        assert res["vs_dft_pct"][fault] == pytest.approx(100 * (res[f"gamma_{fault}_mJ_m2"] / ref - 1), rel=1e-12)
+    assert "PBE" in res["dft"]["source"] and "unrelaxed" in res["dft"]["source"]
+    assert (out / "gsfe.png").stat().st_size > 10_000

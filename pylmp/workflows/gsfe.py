@@ -33,7 +33,8 @@ from pylmp.launch import Task
 from pylmp.workflows import gsfe_alloy, gsfe_figures, gsfe_l12, gsfe_pure
 
 DEFAULTS = {"layers": 24, "repeat": [1, 1], "points": 11, "vacuum_A": 12.0, "dumps": True,
-            "surface": [0, 0], "realizations": 3, "positions": 2, "ni_percent": []}
+            "surface": [0, 0], "realizations": 3, "positions": 2, "ni_percent": [],
+            "dft": ""}  # pure metal: a DFT fault-energy JSON of run/make_dft_dataset, drawn on the figure
 
 
 def kind(study) -> str:
@@ -67,6 +68,10 @@ def check(study) -> None:
     except (TypeError, ValueError):
         raise PylmpError(f"{src}: settings.ni_percent must be a list of Ni at.%, e.g. [100, 90, 80]") from None
     k = kind(study)
+    if s["dft"]:
+        if k != "pure":
+            raise PylmpError(f"{src}: settings.dft (DFT fault energies on the figure) is for a pure fcc metal; remove it for this material")
+        gsfe_pure.dft_faults(s["dft"], src)  # readable now, not after the tasks ran
     if k != "pure" and any(grid):
         raise PylmpError(f"{src}: settings.surface (the gamma surface) is for a pure fcc metal; remove it for this material")
     if k == "l12":

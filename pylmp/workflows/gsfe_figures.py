@@ -25,6 +25,11 @@ def plot_pure(summary, path) -> None:
                     label = (f"{name}: isf {res['gamma_isf_mJ_m2']:.0f}, usf {res['gamma_usf_mJ_m2']:.0f} mJ/m^2"
                              if construction == "periodic" else f"{name} (slab)")
                 ax.plot(c["disp_bp"], c["gamma_mJ_m2"], style, color=colors[name], ms=3, lw=1, label=label)
+    dft = next((res["dft"] for res in summary.values() if "dft" in res), None)
+    if dft:  # the faults at the stage ends: isf at 1 b_p, esf at 2, the 3-plane twin (two boundaries) at 3
+        at = {"isf": (1.0, 1.0), "esf": (2.0, 1.0), "tb": (3.0, 2.0)}
+        pts = [(at[f][0], at[f][1] * g) for f, g in dft["gamma_mJ_m2"].items()]
+        ax112.plot(*zip(*pts), "k*", ms=9, zorder=5, label=f"DFT ({dft['source'].split(': ', 1)[1]})")
     for ax in (ax112, ax110):
         lo, hi = NI_ISF_MEASURED_MJ_M2 - NI_ISF_BAND_MJ_M2, NI_ISF_MEASURED_MJ_M2 + NI_ISF_BAND_MJ_M2
         ax.axhspan(lo, hi, color="0.8", alpha=0.6, label="Ni measured isf ~125 (Carter & Holmes 1977)")

@@ -3,14 +3,18 @@ and the optional gamma surface (settings.surface). Overview of the constructions
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
-from pylmp import faults
+from pylmp import faults, paths
+from pylmp.errors import PylmpError
 from pylmp.launch import Task
 from pylmp.workflows.gsfe_shifts import CONSTRUCTIONS, fold, gamma_of, peak, shift_point, template_variables
 
 PATHS = {"112": "twinning path along [11-2] (isf, esf, 3-plane twin)", "110": "full slip along [1-10]"}
 STAGE_DUMPS = {1: "isf", 2: "esf", 3: "twin3"}  # relaxed configuration at the end of each stage of the 112 path
+DFT_CELLS = {"isf": "isf", "esf": "esf", "twin": "tb"}  # run/make_dft_dataset's fault cell (name before "_") -> fault
 
 
 def path_points(path: str, construction: str, settings: dict) -> list[dict]:
@@ -105,6 +109,25 @@ def surface(study, results) -> dict:
             "b110_A": b110, "b_p_A": bp}
 
 
+def dft_faults(path: str, src) -> dict:
+    """{"isf"/"esf"/"tb": gamma (mJ/m^2, per fault)} of the fault cells in a run/make_dft_dataset JSON, with its settings."""
+    file = paths.project_file(path)
+    try:
+        data = json.loads(file.read_text())
+        cells = data["faults"]["faults"]
+    except FileNotFoundError:
+        raise PylmpError(f"{src}: settings.dft: {file} not found; give the JSON written by run/make_dft_dataset, "
+                         "e.g. data/dft/ni_pbe_faults.json") from None
+    except (ValueError, KeyError, TypeError):
+        raise PylmpError(f"{src}: settings.dft: {file} holds no faults.faults block; give the JSON written by "
+                         "run/make_dft_dataset, e.g. data/dft/ni_pbe_faults.json") from None
+    gamma = {DFT_CELLS[name.split("_")[0]]: cell["gamma_mJ_m2"] for name, cell in cells.items()
+             if name.split("_")[0] in DFT_CELLS}
+    relaxed = "relaxed" if data["faults"].get("relaxed") else "unrelaxed"
+    return {"gamma_mJ_m2": gamma, "source": f"{path}: {data.get('settings', {}).get('xc', 'DFT')}, periodic "
+                                             f"stacking cells ({', '.join(cells)}), {relaxed}"}
+
+
 def pure_analyze(study, results) -> dict:
     a0 = results["periodic/112"]["a0_A"]
     out = {"a0_A": a0, "b_p_A": faults.partial_burgers(a0), "area_A2": results["periodic/112"]["area_A2"]}
@@ -119,6 +142,10 @@ def pure_analyze(study, results) -> dict:
         out[f"gamma_max_110{suffix}_mJ_m2"] = peak(np.array(c110["disp_bp"]), np.array(c110["gamma_mJ_m2"]))
         out[f"gamma_end_110{suffix}_mJ_m2"] = c110["gamma_mJ_m2"][-1]  # a full lattice vector: 0 up to round-off
     out["curves"] = curves
+    if study.settings["dft"]:  # in every potential's results, so that the figure needs results.json alone
+        dft = dft_faults(study.settings["dft"], study.source)
+        out["dft"] = dft
+        out["vs_dft_pct"] = {f: 100.0 * (out[f"gamma_{f}_mJ_m2"] - g) / g for f, g in dft["gamma_mJ_m2"].items()}
     if any(study.settings["surface"]):
         gs = surface(study, results)
         g = np.array(gs["gamma_mJ_m2"])

@@ -86,11 +86,6 @@ def needed(study) -> list[str]:
     return list(dict.fromkeys(PROPERTIES[p][0] for p in selected(study)))
 
 
-def _resolve(path: str) -> Path:
-    p = Path(path)
-    return p if p.is_absolute() else paths.ROOT / p
-
-
 def check(study) -> None:
     s, src = study.settings, study.source
     for name in selected(study):
@@ -122,11 +117,11 @@ def load_references(path: str, dft_json: str) -> dict:
     """The reference file with every `project_json` entry resolved to a value (or dropped when the JSON lacks it).
 
     Returns {"element", "lattice", "properties": {name: {"unit", "values": [{value, kind, functional, source, conditions}]}}}."""
-    file = _resolve(path)
+    file = paths.project_file(path)
     if not file.is_file():
         raise PylmpError(f"reference file {file} not found; settings.references names a YAML file like data/reference/ni_properties.yaml")
     raw = yaml.safe_load(file.read_text()) or {}
-    project = json.loads(_resolve(dft_json).read_text()) if _resolve(dft_json).is_file() else {}
+    project = json.loads(paths.project_file(dft_json).read_text()) if paths.project_file(dft_json).is_file() else {}
     out = {"element": raw.get("element"), "lattice": raw.get("lattice", "fcc"), "properties": {}}
     for name, prop in (raw.get("properties") or {}).items():
         values = []
