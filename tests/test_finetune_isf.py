@@ -15,7 +15,9 @@ potentials/test_models/sevennet-ni-pbe.pth is the product of `pylmp finetune inp
 SevenNet-0 (the checkpoint inside the sevenn wheel; gamma_isf 17.7 relaxed, 12.3 on the DFT cells) fine-tuned by
 SevenNet's own trainer on the same PBE frames, deployed by `sevenn get_model` (set-up: `python -m pylmp.plugin`).
 Measured for the committed model: 179.6 mJ/m^2 on the DFT's own cells (-1.1 %, SevenNet's calculator), 173.3
-relaxed by the gsfe workflow (-4.5 %).
+relaxed by the gsfe workflow (-4.5 %). Neither model saw the extrinsic-fault or twin cells (computed later): on them,
+in LAMMPS, gamma_esf 181.1 / 181.3 vs PBE 184.2 and gamma_tb 89.5 / 88.2 vs 104.8 (sevennet-ni-pbe / allegro-ni-pbe;
+both near the ANNNI twin estimate gamma_isf / 2, which the DFT twin cell exceeds by 15 %).
 """
 import json
 import math
@@ -60,18 +62,22 @@ MODELS = ["allegro-ni-pbe", "sevennet-ni-pbe"]
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_finetuned_gamma_isf_on_the_dft_cells_is_within_15_percent_of_pbe(tmp_path, model):
-    """Like for like: LAMMPS single points of the very stacking cells the DFT value comes from (ideal, unrelaxed)."""
+def test_finetuned_fault_energies_on_the_dft_cells_are_within_15_percent_of_pbe(tmp_path, model):
+    """Like for like: LAMMPS single points of the very stacking cells the DFT values come from (ideal, unrelaxed).
+    The extrinsic-fault cell was computed after both models were trained: a held-out fault (measured -1.6 / -1.7 %)."""
     from ase.io import read
 
     frames = {f.info["name"]: f for f in read(paths.ROOT / "data" / "dft" / "ni_pbe.extxyz", ":")}
-    isf, fcc = frames["fault/isf_11"], frames["polytype/fcc_3"]
-    e = {name: single_point(model, f, ["Ni"], tmp_path)[0] for name, f in (("isf", isf), ("fcc", fcc))}
-    area = math.sqrt(3) / 2 * isf.cell.lengths()[0] ** 2  # (111) area of the 1x1 hexagonal cell
-    gamma = (e["isf"] - len(isf) / len(fcc) * e["fcc"]) / area * EV_A2_TO_MJ_M2
-    dft = (isf.get_potential_energy() - len(isf) / len(fcc) * fcc.get_potential_energy()) / area * EV_A2_TO_MJ_M2
-    assert dft == pytest.approx(json.loads(FAULTS_JSON.read_text())["faults"]["faults"]["isf_11"]["gamma_mJ_m2"], rel=1e-9)
-    assert gamma == pytest.approx(dft, rel=0.15)
+    fcc = frames["polytype/fcc_3"]
+    e_fcc = single_point(model, fcc, ["Ni"], tmp_path)[0] / len(fcc)
+    reference = json.loads(FAULTS_JSON.read_text())["faults"]["faults"]
+    for name in ("isf_11", "esf_10"):
+        cell = frames[f"fault/{name}"]
+        area = math.sqrt(3) / 2 * cell.cell.lengths()[0] ** 2  # (111) area of the 1x1 hexagonal cell
+        gamma = (single_point(model, cell, ["Ni"], tmp_path)[0] - len(cell) * e_fcc) / area * EV_A2_TO_MJ_M2
+        dft = (cell.get_potential_energy() - len(cell) / len(fcc) * fcc.get_potential_energy()) / area * EV_A2_TO_MJ_M2
+        assert dft == pytest.approx(reference[name]["gamma_mJ_m2"], rel=1e-9)
+        assert gamma == pytest.approx(dft, rel=0.15), name
 
 
 @pytest.mark.parametrize("model", MODELS)

@@ -40,7 +40,8 @@ def plot_pure(summary, path) -> None:
     ax112.set_title("(111) twinning path: usf, isf | utf, esf | 3-plane twin")
     ax110.set_xlabel("shift along [1-10] (b_p); a/sqrt(2) = sqrt(3) b_p")
     ax110.set_title("(111) full slip along <110>")
-    ax112.legend(fontsize=6)
+    # below the panels: inside, the entries of four or more potentials hide the curves
+    ax112.legend(fontsize=6, loc="upper left", bbox_to_anchor=(0.0, -0.16), ncol=2, frameon=False)
     plotting.save(fig, path)
 
 
