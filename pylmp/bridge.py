@@ -57,7 +57,7 @@ def _mace(path: str):
 
 
 def _metatomic(path: str):
-    from metatomic.torch.ase_calculator import MetatomicCalculator
+    from metatomic_ase import MetatomicCalculator  # (metatomic.torch.ase_calculator is its deprecated alias)
 
     return MetatomicCalculator(path, device="cpu")
 
@@ -81,7 +81,7 @@ ROUTES = {
     "sevennet": Route("sevenn", "pip install sevenn", _sevennet, ("7net-0", "7net-0_11July2024", "7net-0_22May2024", "7net-l3i5", "7net-mf-0")),
     "fairchem": Route("fairchem", "pip install fairchem-core", _fairchem),
     "mace": Route("mace", "pip install mace-torch (it pins e3nn 0.4.4: use its own environment)", _mace),
-    "metatomic": Route("metatomic", "pip install metatomic-torch", _metatomic),
+    "metatomic": Route("metatomic_ase", "pip install metatomic-torch metatomic-ase", _metatomic),
     "nequip": Route("nequip", "pip install nequip nequip-allegro", _nequip),
 }
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from ase.io import write
 
-from pylmp import lammps_env, plugin, potentials
+from pylmp import bridge, lammps_env, plugin, potentials
 
 NKTV2P = 1.6021765e6  # bar per eV/A^3 (LAMMPS metal units)
 
@@ -56,15 +56,21 @@ def to_ase_frame(atoms, forces, virial_bar):
 
 def single_point(potential, atoms, elements, folder):
     """Energy (eV), forces (eV/A, by atom ID) and stress (eV/A^3) in the ASE cell's frame from one in-process
-    LAMMPS `run 0` with a registry potential."""
+    LAMMPS `run 0` with a registry potential (plugin or ASE bridge)."""
     data = folder / "data.lmp"
     write(data, atoms, format="lammps-data", specorder=elements, masses=True)
-    lmp = new_lammps()
+    lines = ["units metal", "atom_style atomic", "boundary p p p", f"read_data {data}", *registry_lines(potential, elements),
+             "compute vir all pressure NULL virial", "thermo_style custom step pe c_vir[*]", "run 0"]
+    pot = potentials.get(potential)
+    lmp = lammps_env.new_lammps(["-log", "none", "-screen", "none"])
     try:
-        for line in ["units metal", "atom_style atomic", "boundary p p p", f"read_data {data}",
-                     *registry_lines(potential, elements), "compute vir all pressure NULL virial",
-                     "thermo_style custom step pe c_vir[*]", "run 0"]:
-            lmp.command(line)
+        if pot.bridge:  # an ASE calculator inside LAMMPS (fix external): pylmp's bridge runs the input
+            (folder / "in.lmp").write_text("\n".join(lines) + "\n")
+            bridge.run_file(lmp, folder / "in.lmp", bridge.calculator(pot), elements)
+        else:
+            plugin.ensure_loaded(lmp)
+            for line in lines:
+                lmp.command(line)
         energy = lmp.get_thermo("pe")
         p = np.array([lmp.extract_compute("vir", 0, 1)[k] for k in range(6)])  # xx yy zz xy xz yz, bar
         forces = np.array(lmp.gather_atoms("f", 1, 3)).reshape(-1, 3)
