@@ -54,23 +54,33 @@ def to_ase_frame(atoms, forces, virial_bar):
     return forces @ rot.T, s[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
 
 
+def run_lines(potential, lines, elements, folder, log="none"):
+    """A LAMMPS instance (the caller closes it) that ran `lines`, written as folder/in.lmp, with a registry potential:
+    the plugin loaded, or for a bridge entry (an ASE calculator, fix external) the input run by pylmp's bridge."""
+    pot = potentials.get(potential)
+    (folder / "in.lmp").write_text("\n".join(lines) + "\n")
+    lmp = lammps_env.new_lammps(["-log", log, "-screen", "none"])
+    try:
+        if pot.bridge:
+            bridge.run_file(lmp, folder / "in.lmp", bridge.calculator(pot), elements)
+        else:
+            plugin.ensure_loaded(lmp)
+            lmp.file(str(folder / "in.lmp"))
+    except Exception:
+        lmp.close()
+        raise
+    return lmp
+
+
 def single_point(potential, atoms, elements, folder):
     """Energy (eV), forces (eV/A, by atom ID) and stress (eV/A^3) in the ASE cell's frame from one in-process
     LAMMPS `run 0` with a registry potential (plugin or ASE bridge)."""
     data = folder / "data.lmp"
     write(data, atoms, format="lammps-data", specorder=elements, masses=True)
-    lines = ["units metal", "atom_style atomic", "boundary p p p", f"read_data {data}", *registry_lines(potential, elements),
-             "compute vir all pressure NULL virial", "thermo_style custom step pe c_vir[*]", "run 0"]
-    pot = potentials.get(potential)
-    lmp = lammps_env.new_lammps(["-log", "none", "-screen", "none"])
+    lmp = run_lines(potential, ["units metal", "atom_style atomic", "boundary p p p", f"read_data {data}",
+                                *registry_lines(potential, elements), "compute vir all pressure NULL virial",
+                                "thermo_style custom step pe c_vir[*]", "run 0"], elements, folder)
     try:
-        if pot.bridge:  # an ASE calculator inside LAMMPS (fix external): pylmp's bridge runs the input
-            (folder / "in.lmp").write_text("\n".join(lines) + "\n")
-            bridge.run_file(lmp, folder / "in.lmp", bridge.calculator(pot), elements)
-        else:
-            plugin.ensure_loaded(lmp)
-            for line in lines:
-                lmp.command(line)
         energy = lmp.get_thermo("pe")
         p = np.array([lmp.extract_compute("vir", 0, 1)[k] for k in range(6)])  # xx yy zz xy xz yz, bar
         forces = np.array(lmp.gather_atoms("f", 1, 3)).reshape(-1, 3)
@@ -79,16 +89,20 @@ def single_point(potential, atoms, elements, folder):
     return (energy, *to_ase_frame(atoms, forces, p))
 
 
-def deployed_single_points(entry, run_folder, tmp_path):
+def deployed_single_points(entry, run_folder, tmp_path, lammps_orientation=False):
     """A fine-tuning run's held-out frames plus a rattled 32-atom Ni cube, each with the deployed registry entry's
-    LAMMPS single point: yields (atoms without a calculator, energy, forces, stress)."""
+    LAMMPS single point: yields (atoms without a calculator, energy, forces, stress). `lammps_orientation`: turn
+    each cell first as LAMMPS holds it (a along x, b in the xy plane), for models that are not exactly invariant."""
     from ase.build import bulk
+    from ase.geometry.cell import cellpar_to_cell
     from ase.io import read
 
     big = bulk("Ni", "fcc", a=3.53, cubic=True).repeat(2)
     big.rattle(0.06, seed=3)
     for k, atoms in enumerate(read(run_folder / "data" / "test.extxyz", ":") + [big]):
         atoms.calc = None
+        if lammps_orientation:
+            atoms.set_cell(cellpar_to_cell(atoms.cell.cellpar()), scale_atoms=True)
         sub = tmp_path / f"f{k}"
         sub.mkdir()
         yield (atoms, *single_point(str(entry), atoms, ["Ni"], sub))

@@ -21,8 +21,8 @@ from ase.io import read, write
 
 from pylmp import bridge, lammps_env, plugin, potentials
 from conftest import read_results, run_study
+from plugin_helpers import NKTV2P, registry_lines, run_lines
 
-NKTV2P = 1.6021765e6  # bar per eV/A^3 (LAMMPS metal units)
 F32_EPS = 2.0**-23
 
 
@@ -33,19 +33,12 @@ def chgnet():
 
 def lammps_eval(atoms, elements, name, folder, extra=(), after=("run 0",)):
     """Energy (eV), forces (eV/A, by atom ID), ASE-ordered stress (eV/A^3), LAMMPS instance closed; `after` runs last."""
-    pot = potentials.get(name)
     write(folder / "data.lmp", atoms, format="lammps-data", specorder=elements, masses=True)
-    (folder / "in.lmp").write_text("\n".join([
-        f"variable potdir index {pot.files_dir}", "units metal", "atom_style atomic", "boundary p p p",
-        f"read_data {folder / 'data.lmp'}", *pot.lammps_lines(elements), "compute vir all pressure NULL virial",
-        "thermo_style custom step pe vol c_vir[*]", *extra, *after, ""]))
-    lmp = lammps_env.new_lammps(["-log", str(folder / "log.lammps"), "-screen", "none"])
+    lmp = run_lines(name, ["units metal", "atom_style atomic", "boundary p p p", f"read_data {folder / 'data.lmp'}",
+                           *registry_lines(name, elements),
+                           "compute vir all pressure NULL virial", "thermo_style custom step pe vol c_vir[*]", *extra, *after],
+                    elements, folder, log=str(folder / "log.lammps"))
     try:
-        if pot.bridge:
-            bridge.run_file(lmp, folder / "in.lmp", bridge.calculator(pot), elements)
-        else:
-            plugin.ensure_loaded(lmp)
-            lmp.file(str(folder / "in.lmp"))
         energy, volume = lmp.get_thermo("pe"), lmp.get_thermo("vol")
         p = np.array([lmp.extract_compute("vir", 0, 1)[k] for k in range(6)])  # xx yy zz xy xz yz, bar
         forces = np.array(lmp.gather_atoms("f", 1, 3)).reshape(-1, 3)

@@ -15,6 +15,7 @@ import importlib.util
 import json
 import os
 import subprocess
+import sys
 import textwrap
 
 import numpy as np
@@ -22,9 +23,8 @@ import pytest
 from ase.build import bulk
 from ase.calculators.eam import EAM
 from ase.calculators.singlepoint import SinglePointCalculator
-from ase.geometry.cell import cellpar_to_cell
 from ase.io import read, write
-from plugin_helpers import deployed_single_points, single_point
+from plugin_helpers import deployed_single_points
 
 from pylmp import datasets, finetune, finetune_mace, finetune_pet, paths, plugin
 from pylmp.cli import main
@@ -190,6 +190,22 @@ test_set: 0.0
 """
 
 
+# |E_LAMMPS - E_ASE| per atom and the largest force difference for each frame (run in a fresh interpreter)
+PET_BRIDGE_CHECK = """
+import json, sys
+from pathlib import Path
+from metatomic_ase import MetatomicCalculator
+from plugin_helpers import deployed_single_points
+run = Path(sys.argv[1])
+calc = MetatomicCalculator(str(run / "registry" / "deployed" / "pet-ft-test.pt"), device="cpu")
+out = []
+for atoms, energy, forces, _ in deployed_single_points(run / "registry" / "pet-ft-test.yaml", run / "run", run, lammps_orientation=True):
+    atoms.calc = calc
+    out.append([abs(energy - atoms.get_potential_energy()) / len(atoms), float(abs(forces - atoms.get_forces()).max())])
+print(json.dumps(out))
+"""
+
+
 @pytest.mark.skipif(not (finetune_pet.VENV / "bin" / "mtt").is_file() or importlib.util.find_spec("metatomic_ase") is None,
                     reason="PET trains in .venv-pet (finetune_pet.SETUP) and runs through the bridge with metatomic-ase "
                            "in .venv; neither is part of run/setup")
@@ -206,7 +222,11 @@ def test_pet_lora_finetuning_lowers_heldout_force_mae(tmp_path):
     text = (CONFIG.format(start="pet-tiny.ckpt", dataset="eam.extxyz").replace("backend: nequip", "backend: pet")
             .replace("before: allegro-tiny\n", "").replace("epochs: 30", "epochs: 20").replace("allegro-ft-test", "pet-ft-test"))
     (tmp_path / "ft.yaml").write_text(text)
-    assert main(["finetune", str(tmp_path / "ft.yaml"), "--out", str(tmp_path / "run")]) == 0
+    # fresh interpreters from here: SevenNet loaded earlier in this process (the bridge tests) breaks the TorchScript
+    # of metatensor-operations that metatomic's calculator compiles ("Expected a value of type 'int' for argument 'dim'")
+    proc = subprocess.run([sys.executable, "-m", "pylmp", "finetune", "ft.yaml", "--out", "run"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
     assert "method: lora" in (tmp_path / "run" / "train" / "options.yaml").read_text()
     state = json.loads((tmp_path / "run" / "finetune.json").read_text())
     rows = {r["metric"]: r for r in state["score"]["table"] if r["config_type"] == "all"}
@@ -214,17 +234,12 @@ def test_pet_lora_finetuning_lowers_heldout_force_mae(tmp_path):
     # the bridge inside LAMMPS gives the exported model's own energies and forces (metatomic's ASE calculator). PET
     # learns rotational invariance rather than having it (this tiny one: 2.8 meV for a cell turned by 30 deg), so
     # the cells are first put in LAMMPS's orientation (a along x, b in the xy plane), where no rotation happens.
-    from metatomic_ase import MetatomicCalculator
-
-    calc = MetatomicCalculator(str(tmp_path / "registry" / "deployed" / "pet-ft-test.pt"), device="cpu")
-    for k, atoms in enumerate(read(tmp_path / "run" / "data" / "test.extxyz", ":")):
-        atoms.calc = None
-        atoms.set_cell(cellpar_to_cell(atoms.cell.cellpar()), scale_atoms=True)
-        (tmp_path / f"sp{k}").mkdir()
-        energy, forces, _ = single_point(str(tmp_path / "registry" / "pet-ft-test.yaml"), atoms, ["Ni"], tmp_path / f"sp{k}")
-        atoms.calc = calc
-        assert abs(energy - atoms.get_potential_energy()) / len(atoms) < 1e-6
-        assert np.abs(forces - atoms.get_forces()).max() < 1e-5
+    proc = subprocess.run([sys.executable, "-c", PET_BRIDGE_CHECK, str(tmp_path)], cwd=paths.ROOT / "tests",
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for energy_diff_per_atom, force_diff in json.loads(proc.stdout.strip().splitlines()[-1]):
+        assert energy_diff_per_atom < 1e-6
+        assert force_diff < 1e-5
 
 
 def test_excluded_frames_are_left_out():
