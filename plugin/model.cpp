@@ -3,13 +3,20 @@
 // buffers (MACE) name the family.
 #include "model.h"
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <tuple>
 
 namespace pylmp_torch {
 
 const char *HOW_TO_MAKE =
-    "supported files: SevenNet `sevenn get_model 7net-0 -o FILE` (python -m pylmp.plugin deploys SevenNet-0); "
+    "supported files: SevenNet `python -m pylmp.sevennet_export CKPT FILE.pt2` (AOTInductor) or `sevenn get_model "
+    "CKPT -o FILE` (TorchScript; python -m pylmp.plugin deploys both for SevenNet-0); "
     "NequIP `python -m pylmp.nequip_compile CKPT FILE.nequip.pt2` (any number of MPI ranks; nequip-compile "
     "--target pair_nequip: one rank); Allegro `nequip-compile CKPT FILE.nequip.pt2 --mode aotinductor --device "
     "cpu --target pair_allegro`; MACE `mace_create_lammps_model MODEL --format libtorch`";
@@ -30,13 +37,62 @@ bool is_aoti_package(const std::string &path)
   return bytes.compare(0, 2, "PK") == 0 && bytes.find("/data/aotinductor/") != std::string::npos;
 }
 
+std::unique_ptr<ModelRunner> open_aoti(const std::string &path, torch::Device device)
+{
+  std::unique_ptr<AotiLoader> loader;
+  AotiMetadata meta;
+  try {
+    loader = std::make_unique<AotiLoader>(path, "model");
+    meta = loader->get_metadata();
+  } catch (const std::exception &e) {
+    throw ModelError("'" + path + "' is an AOTInductor package that this libtorch cannot load (" +
+                     first_line(e.what()) + "); AOTI packages are built for one CPU/GPU and torch version: "
+                     "recompile it here (python -m pylmp.plugin redoes the registry's models)");
+  }
+  std::unique_ptr<ModelRunner> runner;
+  if (meta["pylmp_family"] == "SevenNet")
+    runner = open_sevennet_aoti(std::move(loader), meta, path, device);
+  else
+    runner = open_nequip_aoti(std::move(loader), meta, path, device);
+  runner->format = "AOTInductor";
+  return runner;
+}
+
+std::unique_ptr<ModelRunner> load_model(const std::string &path, torch::Device device);
+
 }    // namespace
 
-std::unique_ptr<ModelRunner> open_model(const std::string &path, torch::Device device)
+std::vector<std::string> split_words(const std::string &text)
 {
-  if (!std::ifstream(path).good())
-    throw ModelError("model file '" + path + "' not found; " + HOW_TO_MAKE);
-  if (is_aoti_package(path)) return open_nequip_aoti(path, device);
+  std::vector<std::string> words;
+  std::istringstream in(text);
+  for (std::string w; in >> w;) words.push_back(w);
+  return words;
+}
+
+std::shared_ptr<ModelRunner> open_model(const std::string &path, torch::Device device)
+{
+  // key: the file (with its size and modification time, so a redeployed file is reloaded) and the device
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) throw ModelError("model file '" + path + "' not found; " + HOW_TO_MAKE);
+  using Key = std::tuple<std::string, long long, long long, std::string>;
+  // never freed (nor destroyed at exit, after libtorch may be gone): the process keeps what it loaded
+  static auto *kept = new std::map<Key, std::shared_ptr<ModelRunner>>;
+  static std::mutex lock;
+  const Key key{path, (long long) st.st_size, (long long) st.st_mtime, device.str()};
+  std::lock_guard<std::mutex> guard(lock);
+  auto it = kept->find(key);
+  if (it != kept->end()) return it->second;
+  std::shared_ptr<ModelRunner> runner = load_model(path, device);
+  (*kept)[key] = runner;
+  return runner;
+}
+
+namespace {
+
+std::unique_ptr<ModelRunner> load_model(const std::string &path, torch::Device device)
+{
+  if (is_aoti_package(path)) return open_aoti(path, device);
 
   torch::jit::Module module;
   ExtraFiles extra{{"chemical_symbols_to_index", ""}, {"cutoff", ""}, {"dtype", ""}};
@@ -47,10 +103,15 @@ std::unique_ptr<ModelRunner> open_model(const std::string &path, torch::Device d
                      first_line(e.what()) + "); " + HOW_TO_MAKE);
   }
   module.eval();
-  if (auto runner = open_sevennet(module, extra, path, device)) return runner;
-  if (auto runner = open_mace(module, path, device)) return runner;
-  throw ModelError("'" + path + "' is TorchScript but not a model this pair style knows (no SevenNet "
-                   "metadata, no MACE buffers); " + HOW_TO_MAKE);
+  std::unique_ptr<ModelRunner> runner = open_sevennet(module, extra, path, device);
+  if (!runner) runner = open_mace(module, path, device);
+  if (!runner)
+    throw ModelError("'" + path + "' is TorchScript but not a model this pair style knows (no SevenNet "
+                     "metadata, no MACE buffers); " + HOW_TO_MAKE);
+  runner->format = "TorchScript";
+  return runner;
 }
+
+}    // namespace
 
 }    // namespace pylmp_torch

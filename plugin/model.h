@@ -3,13 +3,15 @@
 // The pair style builds a graph from LAMMPS's neighbour lists (nodes, species, positions, directed edges with
 // their actual image vectors) and hands it to a ModelRunner, which returns the energy of the local atoms and
 // either forces per node or dE/d(edge vector) per edge. One runner per model family, each in its own file:
-//   model_sevennet.cpp  SevenNet deployed TorchScript (`sevenn get_model`)
+//   model_sevennet.cpp  SevenNet: AOTInductor packages (`python -m pylmp.sevennet_export`, the fast route) and
+//                       deployed TorchScript (`sevenn get_model`, the fallback)
 //   model_nequip.cpp    NequIP / Allegro AOTInductor packages (`nequip-compile --mode aotinductor`)
 //   model_mace.cpp      MACE TorchScript for LAMMPS (`mace_create_lammps_model --format libtorch`)
 // open_model() (model.cpp) tells the family from the file itself.
 #ifndef PYLMP_TORCH_MODEL_H
 #define PYLMP_TORCH_MODEL_H
 
+#include <torch/csrc/inductor/aoti_package/model_package_loader.h>
 #include <torch/script.h>
 
 #include <memory>
@@ -74,6 +76,7 @@ class ModelRunner {
   virtual void compute(const Graph &graph, bool want_atom_energy, Result &out) = 0;
 
   std::string family;                 // "SevenNet", "NequIP", "Allegro", "MACE": for messages
+  std::string format;                 // "AOTInductor" or "TorchScript": for the log
   std::vector<std::string> elements;  // model species in index order
   double r_max = 0.0;
   GraphKind graph_kind = GraphKind::PerAtomId;
@@ -83,15 +86,23 @@ class ModelRunner {
   torch::Device device = torch::kCPU;
 };
 
-// Loads MODEL_FILE, detecting its family. Throws ModelError.
-std::unique_ptr<ModelRunner> open_model(const std::string &path, torch::Device device);
+// Loads MODEL_FILE, detecting its family. Throws ModelError. A file already loaded in this process for the same
+// device (and unchanged on disk) is shared, not loaded again: a study's many small LAMMPS instances in one
+// process pay the load (and the AOTI package's unpacking) once.
+std::shared_ptr<ModelRunner> open_model(const std::string &path, torch::Device device);
 
 // One runner per family: each returns nullptr when the file is not of its family.
 using ExtraFiles = std::unordered_map<std::string, std::string>;    // TorchScript extra files
 std::unique_ptr<ModelRunner> open_sevennet(torch::jit::Module &module, ExtraFiles &extra, const std::string &path,
                                            torch::Device device);
 std::unique_ptr<ModelRunner> open_mace(torch::jit::Module &module, const std::string &path, torch::Device device);
-std::unique_ptr<ModelRunner> open_nequip_aoti(const std::string &path, torch::Device device);
+using AotiLoader = torch::inductor::AOTIModelPackageLoader;
+using AotiMetadata = std::unordered_map<std::string, std::string>;
+std::unique_ptr<ModelRunner> open_sevennet_aoti(std::unique_ptr<AotiLoader> loader, AotiMetadata &meta,
+                                                const std::string &path, torch::Device device);
+std::unique_ptr<ModelRunner> open_nequip_aoti(std::unique_ptr<AotiLoader> loader, AotiMetadata &meta,
+                                              const std::string &path, torch::Device device);
+std::vector<std::string> split_words(const std::string &text);
 
 // How to make a model file of each kind, for error messages.
 extern const char *HOW_TO_MAKE;

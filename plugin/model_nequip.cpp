@@ -14,20 +14,9 @@
 // NequIP graphs are PerAtomId: edge_cell_shift carries the image offsets in Angstrom, with cell = identity.
 #include "model.h"
 
-#include <torch/csrc/inductor/aoti_package/model_package_loader.h>
-
-#include <sstream>
 
 namespace pylmp_torch {
 namespace {
-
-std::vector<std::string> split(const std::string &text)
-{
-  std::vector<std::string> words;
-  std::istringstream in(text);
-  for (std::string w; in >> w;) words.push_back(w);
-  return words;
-}
 
 class NequipAotiRunner : public ModelRunner {
  public:
@@ -83,28 +72,21 @@ class NequipAotiRunner : public ModelRunner {
 
 }    // namespace
 
-std::unique_ptr<ModelRunner> open_nequip_aoti(const std::string &path, torch::Device device)
+std::unique_ptr<ModelRunner> open_nequip_aoti(std::unique_ptr<AotiLoader> loader, AotiMetadata &meta,
+                                              const std::string &path, torch::Device device)
 {
   auto runner = std::make_unique<NequipAotiRunner>();
-  std::unordered_map<std::string, std::string> meta;
-  try {
-    runner->loader = std::make_unique<torch::inductor::AOTIModelPackageLoader>(path, "model");
-    meta = runner->loader->get_metadata();
-  } catch (const std::exception &e) {
-    throw ModelError("'" + path + "' is an AOTInductor package that this libtorch cannot load (" +
-                     first_line(e.what()) + "); AOTI packages are built for one CPU/GPU and torch version: "
-                     "recompile it here with nequip-compile");
-  }
+  runner->loader = std::move(loader);
   if (!meta.count("nequip_aoti_inputs") || !meta.count("type_names") || !meta.count("r_max"))
     throw ModelError("'" + path + "' is an AOTInductor package without nequip metadata (nequip_aoti_inputs, "
                      "type_names, r_max); " + HOW_TO_MAKE);
-  runner->inputs = split(meta["nequip_aoti_inputs"]);
-  runner->outputs = split(meta["nequip_aoti_outputs"]);
+  runner->inputs = split_words(meta["nequip_aoti_inputs"]);
+  runner->outputs = split_words(meta["nequip_aoti_outputs"]);
   for (const char *need : {"atomic_energy", "forces", "virial"})
     if (std::find(runner->outputs.begin(), runner->outputs.end(), need) == runner->outputs.end())
       throw ModelError("'" + path + "' was compiled for another target (outputs: " + meta["nequip_aoti_outputs"] +
                        "); compile it for LAMMPS with --target pair_allegro (Allegro) or pair_nequip (NequIP)");
-  runner->elements = split(meta["type_names"]);
+  runner->elements = split_words(meta["type_names"]);
   runner->r_max = std::stod(meta["r_max"]);
   runner->dtype = meta["model_dtype"] == "float32" ? torch::kFloat32 : torch::kFloat64;
   runner->device = device;

@@ -1,4 +1,8 @@
-// SevenNet deployed TorchScript (`sevenn get_model 7net-0 -o FILE`): forward(Dict[str, Tensor]) reads
+// SevenNet, two file kinds:
+// - AOTInductor package (`python -m pylmp.sevennet_export CKPT FILE.pt2`, the fast route): one positional
+//   function (species, edge_index, edge_vec, local_mask) -> (atomic_energy, edge_grad), the gradient of the
+//   local atoms' energy taken inside the compiled code (see pylmp/sevennet_export.py).
+// - deployed TorchScript (`sevenn get_model 7net-0 -o FILE`, the fallback): forward(Dict[str, Tensor]) reads
 //   "x" int64 [nodes] species index (order of the extra file chemical_symbols_to_index),
 //   "edge_index" int64 [2, E] (row 0 centre, row 1 neighbour), "edge_vec" [E, 3] = x_j - x_i,
 // and returns "atomic_energy" [nodes, 1]. Forces and virial come from autograd on edge_vec, with the energy
@@ -65,7 +69,48 @@ class SevenNetRunner : public ModelRunner {
   }
 };
 
+class SevenNetAotiRunner : public ModelRunner {
+ public:
+  std::unique_ptr<AotiLoader> loader;
+
+  void compute(const Graph &g, bool want_atom_energy, Result &out) override
+  {
+    torch::Tensor mask = torch::zeros({g.num_nodes()}, torch::kFloat32);
+    mask.narrow(0, 0, g.nlocal).fill_(1.0);
+    std::vector<torch::Tensor> res = loader->run({g.species_view().to(device), g.edge_index_view().to(device),
+                                                  g.vec_view().to(device, torch::kFloat32), mask.to(device)});
+    torch::Tensor e_local = res.at(0).reshape({-1}).narrow(0, 0, g.nlocal).to(torch::kCPU, torch::kFloat64);
+    out.energy = e_local.sum().item<double>();
+    out.edge_grad = res.at(1).to(torch::kCPU, torch::kFloat64).contiguous();
+    if (want_atom_energy) out.atom_energy = e_local.contiguous();
+  }
+};
+
 }    // namespace
+
+std::unique_ptr<ModelRunner> open_sevennet_aoti(std::unique_ptr<AotiLoader> loader, AotiMetadata &meta,
+                                                const std::string &path, torch::Device device)
+{
+  if (meta["pylmp_inputs"] != "species edge_index edge_vec local_mask" ||
+      meta["pylmp_outputs"] != "atomic_energy edge_grad")
+    throw ModelError("'" + path + "' is a SevenNet package of another interface (inputs '" + meta["pylmp_inputs"] +
+                     "', outputs '" + meta["pylmp_outputs"] + "'); re-export it with this pylmp: "
+                     "`python -m pylmp.sevennet_export CKPT FILE.pt2`");
+  auto runner = std::make_unique<SevenNetAotiRunner>();
+  runner->loader = std::move(loader);
+  runner->family = "SevenNet";
+  runner->device = device;
+  runner->elements = split_words(meta["type_names"]);
+  try {
+    runner->r_max = std::stod(meta["r_max"]);
+    runner->n_layers = std::stoi(meta["num_layers"]);
+  } catch (const std::exception &) {
+    throw ModelError("'" + path + "' has unreadable r_max/num_layers metadata; re-export it with "
+                     "`python -m pylmp.sevennet_export`");
+  }
+  runner->graph_kind = GraphKind::PerAtomId;
+  return runner;
+}
 
 std::unique_ptr<ModelRunner> open_sevennet(torch::jit::Module &module, ExtraFiles &extra, const std::string &path,
                                            torch::Device device)

@@ -12,6 +12,7 @@
 #include "memory.h"
 #include "neigh_list.h"
 #include "neighbor.h"
+#include "platform.h"
 #include "update.h"
 #include "utils.h"
 
@@ -97,12 +98,18 @@ void PairPylmpTorch::coeff(int narg, char **arg)
     error->all(FLERR, "pair_coeff pylmp/torch: expected `pair_coeff * * MODEL_FILE` followed by one element "
                       "per atom type (" + std::to_string(ntypes) + " here)");
 
+  const double start = platform::walltime();
   try {
     model = pylmp_torch::open_model(arg[2], device);
   } catch (const std::exception &e) {
     error->all(FLERR, std::string("pair_coeff pylmp/torch: ") + e.what());
   }
   model_path = arg[2];
+  // a model this process loaded before is shared (model.cpp): then this takes ~0 s
+  if (comm->me == 0)
+    utils::logmesg(lmp, "pylmp/torch: {} {} model {} ready in {:.3f} s ({} elements, r_max {} A, device {})\n",
+                   model->family, model->format, model_path, platform::walltime() - start,
+                   model->elements.size(), model->r_max, device.str());
   n_layers = user_layers > 0 ? user_layers : model->n_layers;
 
   const auto &elements = model->elements;

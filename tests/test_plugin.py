@@ -1,4 +1,6 @@
-"""pair_style pylmp/torch (the native plugin) with the real SevenNet-0 foundation model.
+"""pair_style pylmp/torch (the native plugin) with the real SevenNet-0 foundation model, in both deployments:
+the AOTInductor package (registry entry sevennet-0, pylmp/sevennet_export.py) and sevenn's TorchScript file
+(sevennet-0-torchscript, the fallback).
 
 SevenNet-0 is a float32 model, so plugin and ASE are compared at float32 precision, not at the 1e-6 eV/atom
 of the float64 models:
@@ -29,8 +31,14 @@ F32_EPS = 2.0**-23
 
 @pytest.fixture(scope="module")
 def model():
+    """The AOTInductor package (run/setup compiles it: ~3 min; gitignored potentials/deployed/)."""
     plugin.plugin_path()  # a clear failure naming run/build_plugin when the plugin is not built
-    return plugin.deploy_sevennet()  # offline, ~10 s the first time; gitignored potentials/deployed/
+    return plugin.deploy_sevennet(fmt="aoti")
+
+
+@pytest.fixture(scope="module")
+def torchscript():
+    return plugin.deploy_sevennet(fmt="torchscript")  # offline, ~10 s the first time
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +71,11 @@ def cells():
     return {"bulk": (ni, ["Ni"]), "slab": (slab, ["Ni"]), "alloy": (alloy, ["Ni", "Al"])}
 
 
+@pytest.mark.parametrize("entry", ["sevennet-0", "sevennet-0-torchscript"])
 @pytest.mark.parametrize("name", ["bulk", "slab", "alloy"])
-def test_plugin_equals_sevennet_ase_calculator(model, ase_calc, tmp_path, name):
+def test_plugin_equals_sevennet_ase_calculator(model, torchscript, ase_calc, tmp_path, name, entry):
     atoms, elements = cells()[name]
-    energy, forces, stress = single_point("sevennet-0", atoms, elements, tmp_path)
+    energy, forces, stress = single_point(entry, atoms, elements, tmp_path)
     atoms.calc = ase_calc
     e_ref, f_ref, s_ref = atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress()
     assert abs(energy - e_ref) <= 8 * F32_EPS * abs(e_ref), (energy, e_ref)
@@ -75,16 +84,20 @@ def test_plugin_equals_sevennet_ase_calculator(model, ase_calc, tmp_path, name):
     assert np.abs(f_ref).max() > 0.1 and np.abs(s_ref).max() > 1e-3  # the cells really are off equilibrium
 
 
-def test_two_mpi_ranks_equal_one(model, tmp_path):
-    """Message passing across ranks: the plugin widens the ghost shell to 5 layers x 5 A + skin = 27 A."""
+def test_two_and_three_mpi_ranks_equal_one(model, tmp_path):
+    """Message passing across ranks: the plugin widens the ghost shell to 5 layers x 5 A + skin = 27 A (the
+    package's num_layers metadata); 3 ranks cut the 2x2x2 cell unevenly."""
     atoms, elements = cells()["alloy"]
-    out = {np_: mpirun_single_point("sevennet-0", atoms, elements, tmp_path, np_) for np_ in (1, 2)}
-    (e1, v1, f1, _), (e2, v2, f2, log2) = out[1], out[2]
-    assert "ghost cutoff set to 27 A" in log2
-    # float32 model: the two graphs hold the same edges in another order, so sums round differently
-    assert abs(e2 - e1) <= 8 * F32_EPS * abs(e1)
-    assert np.abs(f2 - f1).max() < 1e-5
-    assert np.abs(v2 - v1).max() < 1e-7 * NKTV2P
+    out = {np_: mpirun_single_point("sevennet-0", atoms, elements, tmp_path, np_) for np_ in (1, 2, 3)}
+    e1, v1, f1, log1 = out[1]
+    assert "SevenNet AOTInductor model" in log1
+    for np_ in (2, 3):
+        e, v, f, log = out[np_]
+        assert "ghost cutoff set to 27 A" in log
+        # float32 model: the graphs hold the same edges in another order, so sums round differently
+        assert abs(e - e1) <= 8 * F32_EPS * abs(e1)
+        assert np.abs(f - f1).max() < 1e-5
+        assert np.abs(v - v1).max() < 1e-7 * NKTV2P
 
 
 def test_nve_conserves_energy(model, tmp_path):
@@ -120,7 +133,7 @@ def test_error_element_not_in_model(model):
 
 def test_error_missing_file_says_how_to_make_it(tmp_path):
     msg = run_expecting_error(box() + [f"pair_coeff * * {tmp_path / 'nope.pt'} Ni Al"])
-    assert "not found" in msg and "sevenn get_model 7net-0 -o FILE" in msg
+    assert "not found" in msg and "python -m pylmp.sevennet_export CKPT FILE.pt2" in msg
 
 
 def test_error_corrupt_and_wrong_kind_files(tmp_path):
@@ -139,15 +152,24 @@ def test_error_units_other_than_metal(model):
     assert "needs `units metal`" in msg
 
 
-def test_registry_entry_lists_the_models_elements(model):
+def test_registry_entries_list_the_models_elements(model, torchscript):
+    """Both files name the species in the same index order, and the registry entries list exactly those."""
+    import json
+    import zipfile
+
     import torch
 
     extra = {"chemical_symbols_to_index": ""}
-    torch.jit.load(str(model), _extra_files=extra)
-    pot = potentials.get("sevennet-0")
-    pot.check_files()
-    assert list(pot.elements) == extra["chemical_symbols_to_index"].decode().split()
-    assert pot.pair_style == plugin.PAIR_STYLE and "PLUGIN" in pot.packages
+    torch.jit.load(str(torchscript), _extra_files=extra)
+    with zipfile.ZipFile(model) as z:
+        meta = json.loads(z.read(next(n for n in z.namelist() if n.endswith("_metadata.json"))))
+    assert meta["pylmp_family"] == "SevenNet" and meta["num_layers"] == "5" and float(meta["r_max"]) == 5.0
+    assert meta["type_names"].split() == extra["chemical_symbols_to_index"].decode().split()
+    for name in ("sevennet-0", "sevennet-0-torchscript"):
+        pot = potentials.get(name)
+        pot.check_files()
+        assert list(pot.elements) == meta["type_names"].split()
+        assert pot.pair_style == plugin.PAIR_STYLE and "PLUGIN" in pot.packages
 
 
 def test_plugin_links_neither_lammps_nor_mpi():
