@@ -5,7 +5,8 @@
                                    [--steps 3] [--warmup 1] [--max-step-s 20]
 
 Routes (one torch thread each, as LAMMPS ranks and the plugin use by default), for --model sevennet-0:
-  plugin   sevennet-0      LAMMPS in-process, pair_style pylmp/torch (the C++ plugin, deployed TorchScript)
+  plugin   sevennet-0      LAMMPS in-process, pair_style pylmp/torch (the C++ plugin, AOTInductor package)
+  plugin   sevennet-0-torchscript   the same plugin with `sevenn get_model`'s TorchScript file (the fallback)
   bridge   sevennet-0-ase  LAMMPS in-process, fix external -> SevenNet's ASE calculator (pylmp.bridge)
   bridge   chgnet          the same bridge with CHGNet 0.3.0
   ase      7net-0          the model's own ASE MD: ase.md.VelocityVerlet + SevenNetCalculator (no LAMMPS)
@@ -34,7 +35,8 @@ from pylmp import bridge, lammps_env, paths, potentials, structures
 A_NI = 3.50  # near the lattice parameter of SevenNet-0 and CHGNet (3.504 A)
 TIMESTEP_PS = 0.001
 ROUTES = {
-    "sevennet-0": (("plugin", "sevennet-0"), ("bridge", "sevennet-0-ase"), ("bridge", "chgnet"), ("ase", "7net-0")),
+    "sevennet-0": (("plugin", "sevennet-0"), ("plugin", "sevennet-0-torchscript"), ("bridge", "sevennet-0-ase"),
+                   ("bridge", "chgnet"), ("ase", "7net-0")),
     "allegro-tiny": (("plugin", "allegro-tiny"), ("ase", "allegro-tiny")),
     "nequip-tiny": (("plugin", "nequip-tiny"), ("ase", "nequip-tiny")),
 }
@@ -104,13 +106,16 @@ def table(rows: list[dict], sizes: list[int], routes) -> str:
     cols = [f"{kind} {name}" for kind, name in routes]
     first = {kind: f"{kind} {name}" for kind, name in reversed(routes)}  # the first route of each kind
     rate = {(r["route"], r["atoms"]): r["atom_steps_per_s"] for r in rows}
-    lines = [f"{'atoms':>6}  " + "  ".join(f"{c:>20}" for c in cols) + f"  {'plugin/ASE':>10}  {'plugin/bridge':>13}"]
+    fallback = next((c for c in cols if c.startswith("plugin") and c.endswith("-torchscript")), None)
+    lines = [f"{'atoms':>6}  " + "  ".join(f"{c:>20}" for c in cols) + f"  {'plugin/ASE':>10}  {'plugin/bridge':>13}"
+             + (f"  {'plugin/TorchScript':>18}" if fallback else "")]
     for n in sizes:
         vals = [rate.get((c, n)) for c in cols]
         plug, br, ase = (rate.get((first.get(kind), n)) for kind in ("plugin", "bridge", "ase"))
         ratio = lambda a, b: f"{a / b:.2f}x" if a and b else "-"
         lines.append(f"{n:>6}  " + "  ".join(f"{v:>20.4g}" if v else f"{'-':>20}" for v in vals)
-                     + f"  {ratio(plug, ase):>10}  {ratio(plug, br):>13}")
+                     + f"  {ratio(plug, ase):>10}  {ratio(plug, br):>13}"
+                     + (f"  {ratio(plug, rate.get((fallback, n))):>18}" if fallback else ""))
     return "\n".join(lines)
 
 
