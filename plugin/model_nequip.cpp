@@ -1,8 +1,8 @@
 // NequIP and Allegro AOTInductor packages (`nequip-compile CKPT OUT.nequip.pt2 --mode aotinductor
 // --target pair_nequip|pair_allegro`, or pylmp's own NequIP target `python -m pylmp.nequip_compile CKPT OUT`).
-// The package metadata holds r_max, type_names, model_dtype and the order of the positional inputs/outputs
-// (nequip_aoti_inputs / nequip_aoti_outputs). The compiled model returns forces and virial itself (autograd
-// is inside it):
+// The package metadata holds r_max, type_names, model_dtype (inputs stay float64 either way: nequip casts inside)
+// and the order of the positional inputs/outputs (nequip_aoti_inputs / nequip_aoti_outputs). The compiled model
+// returns forces and virial itself (autograd is inside it):
 // - pair_allegro: strictly local (an atom's energy depends only on its own edges). Nodes are all LAMMPS
 //   atoms, edges leave local atoms only, so ghost nodes carry no position-dependent energy and the forces on
 //   them are exactly what their owners need (reverse communication). Exact on any number of ranks.
@@ -22,7 +22,6 @@ class NequipAotiRunner : public ModelRunner {
  public:
   std::unique_ptr<torch::inductor::AOTIModelPackageLoader> loader;
   std::vector<std::string> inputs, outputs;
-  torch::Dtype dtype = torch::kFloat64;
 
   void compute(const Graph &g, bool want_atom_energy, Result &out) override
   {
@@ -31,17 +30,17 @@ class NequipAotiRunner : public ModelRunner {
     std::vector<torch::Tensor> args;
     for (const auto &name : inputs) {
       if (name == "pos") {
-        args.push_back(pos.to(device, dtype));
+        args.push_back(pos.to(device));  // float64 whatever model_dtype is: nequip casts inside
       } else if (name == "edge_index") {
         args.push_back(edges.to(device));
       } else if (name == "atom_types") {
         args.push_back(g.species_view().to(device));
       } else if (name == "cell") {
-        args.push_back(torch::eye(3, f64).reshape({1, 3, 3}).to(device, dtype));
+        args.push_back(torch::eye(3, f64).reshape({1, 3, 3}).to(device));
       } else if (name == "edge_cell_shift") {
         // with cell = identity the shift is the image offset in Angstrom: vec - (pos_j - pos_i)
         torch::Tensor shift = g.vec_view() - (pos.index_select(0, edges[1]) - pos.index_select(0, edges[0]));
-        args.push_back(shift.to(device, dtype));
+        args.push_back(shift.to(device));
       } else if (name == "pylmp_local_mask") {
         torch::Tensor mask = torch::zeros({g.num_nodes(), 1}, f64);
         mask.narrow(0, 0, g.nlocal).fill_(1.0);
@@ -88,7 +87,6 @@ std::unique_ptr<ModelRunner> open_nequip_aoti(std::unique_ptr<AotiLoader> loader
                        "); compile it for LAMMPS with --target pair_allegro (Allegro) or pair_nequip (NequIP)");
   runner->elements = split_words(meta["type_names"]);
   runner->r_max = std::stod(meta["r_max"]);
-  runner->dtype = meta["model_dtype"] == "float32" ? torch::kFloat32 : torch::kFloat64;
   runner->device = device;
   const bool has_cell = std::find(runner->inputs.begin(), runner->inputs.end(), "cell") != runner->inputs.end();
   if (has_cell) {

@@ -65,7 +65,9 @@ def _metatomic(path: str):
 def _nequip(path: str):
     from nequip.ase import NequIPCalculator
 
-    return NequIPCalculator.from_compiled_model(path, device="cpu")
+    from pylmp.finetune_nequip import kept_dtype_calculator
+
+    return kept_dtype_calculator(lambda: NequIPCalculator.from_compiled_model(path, device="cpu"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,7 +112,8 @@ def check(pot) -> None:
         path = model_file(pot)
         if not path.is_file():
             raise PylmpError(f"potential '{pot.name}': weights file {path} not found; download it yourself from {pot.weights} "
-                             f"and put it there or point `model:` in {pot.source} at it (pylmp never downloads weights)")
+                             + (f"and run `pylmp potentials deploy {pot.name} FILE`" if pot.model_format else
+                                f"and put it there or point `model:` in {pot.source} at it") + " (pylmp never downloads weights)")
 
 
 def calculator(pot):
@@ -129,6 +132,11 @@ def _build(bridge: str, model: str, name: str):
         return ROUTES[bridge].build(model)
     except Exception as exc:  # a corrupt or wrong-kind file, a version mismatch: one line, not a traceback
         raise PylmpError(f"potential '{name}': loading '{model}' with {bridge} failed: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}") from None
+
+
+def forget_calculators() -> None:
+    """Drop the cached calculators (a weights file was replaced, e.g. by `pylmp potentials deploy`)."""
+    _build.cache_clear()
 
 
 class Callback:

@@ -1,4 +1,4 @@
-"""Command line: `pylmp run|render STUDY`, `pylmp analyze DUMP ...`, `pylmp report RUN_DIR`, `pylmp potentials [list|show NAME]`,
+"""Command line: `pylmp run|render STUDY`, `pylmp analyze DUMP ...`, `pylmp report RUN_DIR`, `pylmp potentials [list|show NAME|deploy NAME FILE]`,
 `pylmp dataset summary|split FILE`, `pylmp finetune CONFIG`.
 
 Every user-facing failure is one line `error: ...` and exit code 2; nothing already computed is removed.
@@ -50,22 +50,38 @@ def _parser() -> argparse.ArgumentParser:
     ft.add_argument("config", type=Path, metavar="CONFIG", help="fine-tuning config, e.g. inputs/finetune_nequip_ni.yaml")
     ft.add_argument("--out", type=Path, metavar="DIR", help="run folder (default runs/finetune/<name>)")
     ft.add_argument("--only", choices=["prepare", "train", "deploy", "score"], help="run one step (default: all, resuming)")
-    pot = sub.add_parser("potentials", help="list the potentials registry or show one entry")
-    pot.add_argument("action", nargs="?", choices=["list", "show"], default="list")
-    pot.add_argument("name", nargs="?")
+    pot = sub.add_parser("potentials", help="list the registry (ready or missing weights), show an entry, deploy downloaded weights")
+    pot.add_argument("action", nargs="?", choices=["list", "show", "deploy"], default="list")
+    pot.add_argument("name", nargs="?", help="registry entry (or the path of an entry's YAML)")
+    pot.add_argument("file", nargs="?", type=Path, help="deploy: the weights file you downloaded (see the entry's `weights:`)")
     return p
 
 
 def _potentials(args) -> None:
+    from pylmp import deploy
+
     if args.action == "list":
         reg = potentials.registry()
         width = max(len(n) for n in reg)
+        missing = []
         for name, pot in reg.items():
             elements = " ".join(pot.elements) if len(pot.elements) <= 8 else f"{len(pot.elements)} elements"
-            print(f"{name:<{width}}  {elements:<22} {pot.pair_style:<12} {pot.description}")
+            ready, why = deploy.readiness(pot)
+            missing += [] if ready else [why]
+            print(f"{name:<{width}}  {'ready' if ready else 'missing':<8} {elements:<22} {pot.pair_style:<12} {pot.description}")
+        if missing:
+            print(f"\n{len(missing)} entries cannot run here yet:")
+            print("\n".join(f"  {line}" for line in missing))
         return
     if not args.name:
-        raise PylmpError("`pylmp potentials show` needs a NAME; see `pylmp potentials list`")
+        raise PylmpError(f"`pylmp potentials {args.action}` needs a NAME; see `pylmp potentials list`")
+    if args.action == "deploy":
+        if args.file is None:
+            pot = potentials.get(args.name)
+            raise PylmpError(f"`pylmp potentials deploy {args.name}` needs the weights FILE"
+                             + (f" (get it from {pot.weights})" if pot.weights else ""))
+        deploy.deploy(args.name, args.file)
+        return
     pot = potentials.get(args.name)
     print(pot.source.read_text().rstrip())
     print(f"# files resolve to: {pot.files_dir}")

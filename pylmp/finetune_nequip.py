@@ -7,6 +7,7 @@ energy zero (pylmp.finetune.fitted_shifts). The config is templates/finetune_neq
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 from pathlib import Path
 
@@ -22,12 +23,48 @@ def _exe(name: str) -> str:
     return lammps_env.venv_executable(name, install=INSTALL)
 
 
+@contextlib.contextmanager
+def torch_default_dtype_kept():
+    """Run under float64 as torch's default dtype, as nequip assumes, and give the process its default back after.
+    nequip's own loaders set float64 for the whole process (nequip.utils.global_state), which breaks float32 models
+    used later in it (CHGNet, SevenNet: "Float did not match Double")."""
+    import torch
+
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(old)
+
+
+def kept_dtype_calculator(load):
+    """nequip's ASE calculator built by `load()`, loaded and evaluated under torch_default_dtype_kept: its
+    inputs follow torch's default dtype, so under float32 a float64 model would see rounded positions."""
+    from ase.calculators.calculator import Calculator, all_changes
+
+    class NequIPKeptDtype(Calculator):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner, self.model = inner, inner.model
+            self.implemented_properties = list(inner.implemented_properties)
+
+        def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+            super().calculate(atoms, properties, system_changes)
+            with torch_default_dtype_kept():
+                self.inner.calculate(self.atoms, properties, system_changes)
+            self.results = dict(self.inner.results)
+
+    with torch_default_dtype_kept():
+        return NequIPKeptDtype(load())
+
+
 @functools.lru_cache(maxsize=4)
 def _calculator(path: str, mtime: float):
     from nequip.integrations.ase import NequIPCalculator
 
     try:
-        return NequIPCalculator._from_saved_model(path, device="cpu", chemical_species_to_atom_type_map=True)
+        return kept_dtype_calculator(lambda: NequIPCalculator._from_saved_model(path, device="cpu", chemical_species_to_atom_type_map=True))
     except Exception as exc:  # noqa: BLE001 - torch/nequip raise many kinds for a file that is not a model
         raise PylmpError(f"cannot load {path} as a nequip model ({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}); "
                          "give a .nequip.zip package (nequip-package build) or a nequip-train .ckpt") from None

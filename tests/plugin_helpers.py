@@ -1,5 +1,5 @@
 """Helpers shared by the plugin tests (SevenNet-0, NequIP/Allegro, MACE): a LAMMPS instance with the plugin,
-a registry entry's own input lines, the error a command raises, and LAMMPS-to-ASE frame conversion."""
+the error a command raises, single points in and out of process (pylmp.single_point for the in-process one)."""
 from __future__ import annotations
 
 import subprocess
@@ -8,21 +8,14 @@ import numpy as np
 import pytest
 from ase.io import write
 
-from pylmp import bridge, lammps_env, plugin, potentials
-
-NKTV2P = 1.6021765e6  # bar per eV/A^3 (LAMMPS metal units)
+from pylmp import lammps_env, plugin
+from pylmp.single_point import NKTV2P, registry_lines, run_lines, single_point, to_ase_frame  # noqa: F401 (used by the tests)
 
 
 def new_lammps():
     lmp = lammps_env.new_lammps(["-log", "none", "-screen", "none"])
     plugin.ensure_loaded(lmp)  # `plugin load` unless the entry point already loaded it
     return lmp
-
-
-def registry_lines(name, elements):
-    """The registry entry's own lines, with ${potdir} resolved as the rendered inputs do."""
-    pot = potentials.get(name)
-    return [f"variable potdir index {pot.files_dir}"] + pot.lammps_lines(elements)
 
 
 def run_expecting_error(lines):
@@ -41,52 +34,6 @@ def box(units="metal"):
     """Commands up to `pair_style pylmp/torch` for a 2-type fcc cell."""
     return [f"units {units}", "lattice fcc 3.52", "region b block 0 1 0 1 0 1", "create_box 2 b",
             "create_atoms 1 box", "mass * 58.69", "pair_style pylmp/torch"]
-
-
-def to_ase_frame(atoms, forces, virial_bar):
-    """LAMMPS holds a general triclinic cell rotated (a along x, b in the xy plane): rotate forces and the
-    virial (bar, xx yy zz xy xz yz) back to the ASE cell's frame; stress in ASE sign and Voigt order."""
-    from ase.calculators.lammps import Prism
-
-    rot = Prism(atoms.cell.array).rot_mat
-    xx, yy, zz, xy, xz, yz = -np.asarray(virial_bar) / NKTV2P
-    s = rot @ np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]]) @ rot.T
-    return forces @ rot.T, s[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
-
-
-def run_lines(potential, lines, elements, folder, log="none"):
-    """A LAMMPS instance (the caller closes it) that ran `lines`, written as folder/in.lmp, with a registry potential:
-    the plugin loaded, or for a bridge entry (an ASE calculator, fix external) the input run by pylmp's bridge."""
-    pot = potentials.get(potential)
-    (folder / "in.lmp").write_text("\n".join(lines) + "\n")
-    lmp = lammps_env.new_lammps(["-log", log, "-screen", "none"])
-    try:
-        if pot.bridge:
-            bridge.run_file(lmp, folder / "in.lmp", bridge.calculator(pot), elements)
-        else:
-            plugin.ensure_loaded(lmp)
-            lmp.file(str(folder / "in.lmp"))
-    except Exception:
-        lmp.close()
-        raise
-    return lmp
-
-
-def single_point(potential, atoms, elements, folder):
-    """Energy (eV), forces (eV/A, by atom ID) and stress (eV/A^3) in the ASE cell's frame from one in-process
-    LAMMPS `run 0` with a registry potential (plugin or ASE bridge)."""
-    data = folder / "data.lmp"
-    write(data, atoms, format="lammps-data", specorder=elements, masses=True)
-    lmp = run_lines(potential, ["units metal", "atom_style atomic", "boundary p p p", f"read_data {data}",
-                                *registry_lines(potential, elements), "compute vir all pressure NULL virial",
-                                "thermo_style custom step pe c_vir[*]", "run 0"], elements, folder)
-    try:
-        energy = lmp.get_thermo("pe")
-        p = np.array([lmp.extract_compute("vir", 0, 1)[k] for k in range(6)])  # xx yy zz xy xz yz, bar
-        forces = np.array(lmp.gather_atoms("f", 1, 3)).reshape(-1, 3)
-    finally:
-        lmp.close()
-    return (energy, *to_ase_frame(atoms, forces, p))
 
 
 def deployed_single_points(entry, run_folder, tmp_path, lammps_orientation=False):

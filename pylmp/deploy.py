@@ -1,0 +1,140 @@
+"""`pylmp potentials deploy NAME FILE`: make an ML registry entry runnable from a weights file the user downloaded.
+
+An entry names the form its weights come in (`model_format:`). Deploying converts that file for this machine,
+writes the result where the entry reads it (the plugin file of `files:`, or the bridge's `model:` path), then runs
+the entry in LAMMPS on two small rattled cells and compares energy, forces and stress with the model's own ASE
+calculator on the file the user gave (printed; outside the model dtype's tolerance it is an error, and the
+deployed file is left in place for a look). Formats:
+  nequip     NequIP/Allegro package (.nequip.zip) or training checkpoint (.ckpt) -> `nequip-compile` AOTInductor for
+             this CPU: target pair_allegro (Allegro) or pylmp_nequip (NequIP) for the plugin, target ase for a bridge
+  sevennet   SevenNet checkpoint (.pth) -> AOTInductor package (pylmp.sevennet_export) or sevenn's TorchScript (.pt)
+             for the plugin, the checkpoint itself for a bridge entry
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from pylmp import bridge, plugin, potentials
+from pylmp.errors import PylmpError
+
+# |LAMMPS - ASE calculator| bounds by model dtype: energy per atom (eV), forces (eV/A), stress (eV/A^3).
+# float32: the two sides sum the same terms in different orders; float64: only summation order differs.
+TOLERANCES = {"float32": (1e-5, 1e-4, 1e-6), "float64": (1e-8, 1e-6, 1e-8)}
+
+
+def target_path(pot) -> Path:
+    """Where the entry reads its model: the plugin's file (`files:`), or the bridge's weights path (`model:`)."""
+    if pot.bridge:
+        return bridge.model_file(pot)
+    if not pot.files:
+        raise PylmpError(f"{pot.source}: `model_format` is set but `files:` names no model file to deploy to")
+    return pot.files_dir / pot.files[0]
+
+
+def _nequip(pot, source: Path, out: Path):
+    from pylmp import finetune_nequip
+
+    info = finetune_nequip.model_info(source)  # also the clear error for a file that is not a nequip model
+    target = "ase" if pot.bridge else "pair_allegro" if info["allegro"] else "pylmp_nequip"
+    plugin.compile_nequip(str(source), target=target, out=out, force=True)
+    calc = finetune_nequip.calculator(source)
+    return calc, calc.model.metadata.get("model_dtype", "float64")
+
+
+def _sevennet(pot, source: Path, out: Path):
+    from sevenn.calculator import SevenNetCalculator
+
+    if pot.bridge:
+        shutil.copyfile(source, out)
+        bridge.forget_calculators()
+    else:
+        plugin.deploy_sevennet(str(source), out=out, force=True, fmt="aoti" if out.suffix == ".pt2" else "torchscript")
+    return SevenNetCalculator(str(source), device="cpu"), "float32"
+
+
+CONVERTERS = {"nequip": _nequip, "sevennet": _sevennet}
+
+
+def check_cells(pot) -> list:
+    """A rattled, sheared 32-atom fcc cell (an alloy when the model covers a second element) and a rattled
+    27-atom primitive (triclinic) fcc cell: forces and stress well away from zero, both cell shapes of LAMMPS."""
+    from ase.build import bulk
+
+    wanted = [e for e in ("Ni", "Al") if e in pot.elements] or list(pot.elements[:2])
+    alloy = bulk(wanted[0], "fcc", a=3.55, cubic=True).repeat(2)
+    if len(wanted) > 1:
+        symbols = np.array(alloy.get_chemical_symbols())
+        symbols[np.random.default_rng(0).choice(len(alloy), 8, replace=False)] = wanted[1]
+        alloy.set_chemical_symbols(symbols)
+    alloy.set_cell(alloy.cell @ np.array([[1, 0.02, 0], [0, 1, 0], [0.01, 0, 0.99]]), scale_atoms=True)
+    alloy.rattle(0.05, seed=1)
+    prim = bulk(wanted[0], "fcc", a=3.50).repeat(3)
+    prim.rattle(0.05, seed=2)
+    return [("alloy" if len(wanted) > 1 else "cubic", alloy, wanted), ("primitive", prim, wanted[:1])]
+
+
+def compare(name: str, calc, dtype: str, folder: Path) -> list[dict]:
+    """The entry in LAMMPS (pylmp.single_point) vs `calc` on check_cells: max differences, and whether within bounds."""
+    from pylmp.single_point import single_point
+
+    pot = potentials.get(name)
+    tol = TOLERANCES.get(dtype, TOLERANCES["float32"])
+    rows = []
+    for label, atoms, elements in check_cells(pot):
+        sub = folder / label
+        sub.mkdir(parents=True, exist_ok=True)
+        energy, forces, stress = single_point(name, atoms, elements, sub)
+        atoms.calc = calc
+        e_ref, f_ref, s_ref = atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress()
+        diff = (abs(energy - e_ref) / len(atoms), float(np.abs(forces - f_ref).max()), float(np.abs(stress - s_ref).max()))
+        rows.append({"cell": label, "atoms": len(atoms), "energy": energy, "energy_ref": float(e_ref),
+                     "de_per_atom": diff[0], "df_max": diff[1], "ds_max": diff[2],
+                     "ok": all(d <= t for d, t in zip(diff, tol))})
+    return rows
+
+
+def deploy(name: str, source: Path, log=print) -> list[dict]:
+    """Convert `source` for the entry `name` (a registry name or an entry's YAML path), then check it in LAMMPS."""
+    pot = potentials.get(name)
+    if not pot.model_format:
+        raise PylmpError(f"potential '{pot.name}' has no model_format, so there is nothing to deploy "
+                         f"(classical potentials ship with LAMMPS); ML entries that take weights: {', '.join(deployable())}")
+    if pot.model_format not in CONVERTERS:
+        raise PylmpError(f"{pot.source}: unknown model_format '{pot.model_format}'; choose one of {', '.join(CONVERTERS)}")
+    source = Path(source).expanduser()
+    if not source.is_file():
+        raise PylmpError(f"weights file {source} not found; get it from {pot.weights or 'the model authors'}")
+    out = target_path(pot)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    log(f"deploying {source} as '{pot.name}' ({pot.model_format}) -> {out}")
+    calc, dtype = CONVERTERS[pot.model_format](pot, source.resolve(), out)
+    log(f"checking '{pot.name}' in LAMMPS against the model's own ASE calculator ({dtype}; bounds "
+        f"{'/'.join(f'{t:g}' for t in TOLERANCES.get(dtype, TOLERANCES['float32']))} eV/atom, eV/A, eV/A^3)")
+    with tempfile.TemporaryDirectory(prefix="pylmp-deploy-") as tmp:
+        rows = compare(name, calc, dtype, Path(tmp))
+    for r in rows:
+        log(f"  {r['cell']:<9} {r['atoms']:>3} atoms  E {r['energy']:.6f} eV  |dE|/atom {r['de_per_atom']:.1e}  "
+            f"max|dF| {r['df_max']:.1e}  max|dS| {r['ds_max']:.1e}  {'ok' if r['ok'] else 'OUT OF BOUNDS'}")
+    bad = [r["cell"] for r in rows if not r["ok"]]
+    if bad:
+        raise PylmpError(f"'{pot.name}' deployed to {out} disagrees with its ASE calculator on the {', '.join(bad)} cell "
+                         f"(differences above); the file is left there for inspection, do not trust it")
+    log(f"'{pot.name}' is ready: pylmp run STUDY -p {pot.name}")
+    return rows
+
+
+def deployable() -> list[str]:
+    return [n for n, p in potentials.registry().items() if p.model_format]
+
+
+def readiness(pot) -> tuple[bool, str]:
+    """(ready to run here, the fix when not): files and bridge packages present."""
+    try:
+        pot.check_files()
+    except PylmpError as exc:
+        return False, str(exc)
+    return True, ""

@@ -1,0 +1,123 @@
+"""`pylmp potentials deploy NAME FILE` and `pylmp potentials list`, on the Allegro-FM route.
+
+The real Allegro-FM weights cannot be had offline; potentials/test_models/allegro-fm-standin.nequip.zip has its
+layout as the allegro-fm entry states it (89 elements, r_max 6 A, l_max 2, 2 layers, float32; narrow, EMT-trained).
+The tests deploy it with the user's command onto a copy of the registry entry (tmp_path/registry/, so
+potentials/deployed/ is untouched), then compare, independently of deploy's own check, the entry in LAMMPS with
+nequip's ASE calculator evaluated eagerly on the package (float32: 1e-5 eV/atom), at 1 and 2 MPI ranks, and run
+a short eos study through `pylmp run` against an ASE equation-of-state fit with the same calculator.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from ase.build import bulk
+from plugin_helpers import mpirun_single_point, single_point
+
+from pylmp import finetune_nequip, paths, plugin, potentials
+from pylmp.cli import main
+
+STANDIN = plugin.TEST_MODELS / "allegro-fm-standin.nequip.zip"
+
+
+def registry_copy(folder, name):
+    """A copy of a registry entry in folder/registry/ (its files_from: deployed resolves next to it)."""
+    (folder / "registry").mkdir()
+    return shutil.copy(paths.POTENTIALS / f"{name}.yaml", folder / "registry" / f"{name}.yaml")
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory):
+    """allegro-fm deployed from the stand-in through the CLI (nequip-compile ~1 min); the entry's YAML path."""
+    plugin.plugin_path()
+    folder = tmp_path_factory.mktemp("deploy")
+    entry = registry_copy(folder, "allegro-fm")
+    assert main(["potentials", "deploy", str(entry), str(STANDIN)]) == 0
+    return entry
+
+
+def alloy_cell(reps=(2, 2, 2), n_al=8, seed=3):
+    atoms = bulk("Ni", "fcc", a=3.54, cubic=True).repeat(reps)
+    symbols = np.array(atoms.get_chemical_symbols())
+    symbols[np.random.default_rng(seed).choice(len(atoms), n_al, replace=False)] = "Al"
+    atoms.set_chemical_symbols(symbols)
+    atoms.set_cell(atoms.cell @ np.array([[1, 0.015, 0], [0, 0.99, 0], [0.01, 0, 1.01]]), scale_atoms=True)
+    atoms.rattle(0.06, seed=seed)
+    return atoms
+
+
+def test_deploy_writes_the_plugin_package_and_prints_the_check(deployed, capsys):
+    pot = potentials.get(str(deployed))
+    assert pot.pair_style == "pylmp/torch" and (pot.files_dir / "allegro-fm.nequip.pt2").is_file()
+    assert plugin.package_target(pot.files_dir / "allegro-fm.nequip.pt2") == "pair_allegro"
+    assert len(pot.elements) == 89 and set(pot.elements) == set(finetune_nequip.model_info(STANDIN)["type_names"])
+
+
+def test_deployed_entry_equals_nequip_ase_calculator(deployed, tmp_path):
+    atoms = alloy_cell()
+    energy, forces, stress = single_point(str(deployed), atoms, ["Ni", "Al"], tmp_path)
+    atoms.calc = finetune_nequip.calculator(STANDIN)
+    e_ref, f_ref, s_ref = atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress()
+    assert abs(energy - e_ref) / len(atoms) < 1e-5, (energy, e_ref)
+    assert np.abs(forces - f_ref).max() < 1e-4
+    assert np.abs(stress - s_ref).max() < 1e-6
+    assert np.abs(f_ref).max() > 0.05 and np.abs(s_ref).max() > 1e-3  # off equilibrium: the comparison means something
+
+
+def test_deployed_entry_two_mpi_ranks_equal_one(deployed, tmp_path):
+    """Strictly local: plain domain decomposition with the ordinary ghost shell (6 A + skin)."""
+    atoms = alloy_cell(reps=(5, 3, 3), n_al=40, seed=4)
+    (tmp_path / "1").mkdir()
+    (tmp_path / "2").mkdir()
+    e1, v1, f1, _ = mpirun_single_point(str(deployed), atoms, ["Ni", "Al"], tmp_path / "1", 1)
+    e2, v2, f2, _ = mpirun_single_point(str(deployed), atoms, ["Ni", "Al"], tmp_path / "2", 2)
+    assert abs(e2 - e1) / len(atoms) < 1e-6
+    assert np.abs(f2 - f1).max() < 1e-5
+    assert np.abs(v2 - v1).max() < 1e-2  # bar
+
+
+def test_eos_study_with_deployed_model_equals_ase_eos_fit(deployed, tmp_path):
+    """`pylmp run` of an eos study on the deployed entry vs the same lattice scan and Birch-Murnaghan fit in ASE."""
+    from ase.eos import EquationOfState
+
+    study = tmp_path / "eos.yaml"
+    study.write_text("workflow: eos\nmaterial: {lattice: fcc, composition: {Ni: 100}, a: 3.38, atoms: 4}\n"
+                     f"potentials: [{deployed}]\nsettings: {{points: 7, strain: 0.04}}\n")
+    assert main(["run", str(study), "--out", str(tmp_path / "run")]) == 0
+    a0 = json.loads((tmp_path / "run" / "results.json").read_text())["allegro-fm"]["a0_A"]
+    volumes, energies = [], []
+    for a in 3.38 * np.linspace(0.96, 1.04, 7):  # the stand-in (under-trained on EMT) has a0 ~3.37 A
+        atoms = bulk("Ni", "fcc", a=a, cubic=True)
+        atoms.calc = finetune_nequip.calculator(STANDIN)
+        volumes.append(atoms.get_volume() / 4)
+        energies.append(atoms.get_potential_energy() / 4)
+    v0, _, _ = EquationOfState(volumes, energies, eos="birchmurnaghan").fit()
+    assert abs((4 * v0) ** (1 / 3) - a0) < 1e-3, ((4 * v0) ** (1 / 3), a0)
+
+
+def test_list_marks_ready_and_missing(capsys):
+    assert main(["potentials", "list"]) == 0
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line for line in out.splitlines() if line and not line.startswith(" ")}
+    assert lines["Ni_u3"].split()[1] == "ready"
+    status = "ready" if (potentials.get("allegro-fm").files_dir / "allegro-fm.nequip.pt2").is_file() else "missing"
+    assert lines["allegro-fm"].split()[1] == status
+    if status == "missing":
+        assert "pylmp potentials deploy allegro-fm FILE" in out and "Zenodo" in out
+
+
+def test_errors_are_one_line(tmp_path, capsys):
+    (tmp_path / "notamodel.nequip.zip").write_text("not a zip")
+    entry = registry_copy(tmp_path, "allegro-fm")
+    cases = [(["potentials", "deploy", "Ni_u3", str(STANDIN)], "has no model_format"),
+             (["potentials", "deploy", str(entry), str(tmp_path / "nothere.nequip.zip")], "not found; get it from"),
+             (["potentials", "deploy", str(entry), str(tmp_path / "notamodel.nequip.zip")], "cannot load"),
+             (["potentials", "deploy", str(entry)], "needs the weights FILE")]
+    for argv, words in cases:
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: ") and words in err and "\n" not in err, err
+    assert not (tmp_path / "registry" / "deployed" / "allegro-fm.nequip.pt2").exists()
