@@ -9,6 +9,9 @@ deployed file is left in place for a look). Formats:
              this CPU: target pair_allegro (Allegro) or pylmp_nequip (NequIP) for the plugin, target ase for a bridge
   sevennet   SevenNet checkpoint (.pth) -> AOTInductor package (pylmp.sevennet_export) or sevenn's TorchScript (.pt)
              for the plugin, the checkpoint itself for a bridge entry
+  mace       MACE model (.model, e.g. MACE-MP) -> `mace_create_lammps_model --format libtorch` (float64) for the plugin,
+             in MACE's own environment .venv-mace, where MACE's ASE calculator also gives the reference values
+A converter returns the reference (frames -> energy, forces, stress of each) and the model's dtype.
 """
 from __future__ import annotations
 
@@ -35,6 +38,18 @@ def target_path(pot) -> Path:
     return pot.files_dir / pot.files[0]
 
 
+def ase_reference(calc):
+    """frames -> [(energy, forces, stress)] from an ASE calculator in this process."""
+    def evaluate(frames):
+        out = []
+        for atoms in frames:
+            atoms = atoms.copy()
+            atoms.calc = calc
+            out.append((atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress()))
+        return out
+    return evaluate
+
+
 def _nequip(pot, source: Path, out: Path):
     from pylmp import finetune_nequip
 
@@ -42,7 +57,7 @@ def _nequip(pot, source: Path, out: Path):
     target = "ase" if pot.bridge else "pair_allegro" if info["allegro"] else "pylmp_nequip"
     plugin.compile_nequip(str(source), target=target, out=out, force=True)
     calc = finetune_nequip.calculator(source)
-    return calc, calc.model.metadata.get("model_dtype", "float64")
+    return ase_reference(calc), calc.model.metadata.get("model_dtype", "float64")
 
 
 def _sevennet(pot, source: Path, out: Path):
@@ -53,10 +68,19 @@ def _sevennet(pot, source: Path, out: Path):
         bridge.forget_calculators()
     else:
         plugin.deploy_sevennet(str(source), out=out, force=True, fmt="aoti" if out.suffix == ".pt2" else "torchscript")
-    return SevenNetCalculator(str(source), device="cpu"), "float32"
+    return ase_reference(SevenNetCalculator(str(source), device="cpu")), "float32"
 
 
-CONVERTERS = {"nequip": _nequip, "sevennet": _sevennet}
+def _mace(pot, source: Path, out: Path):
+    from pylmp import finetune_mace
+
+    if pot.bridge:
+        raise PylmpError(f"{pot.source}: model_format mace deploys for the plugin (pair_style pylmp/torch); drop `bridge:`")
+    finetune_mace.export(source, out)
+    return lambda frames: finetune_mace.reference_values(source, frames), "float64"
+
+
+CONVERTERS = {"nequip": _nequip, "sevennet": _sevennet, "mace": _mace}
 
 
 def check_cells(pot) -> list:
@@ -77,19 +101,18 @@ def check_cells(pot) -> list:
     return [("alloy" if len(wanted) > 1 else "cubic", alloy, wanted), ("primitive", prim, wanted[:1])]
 
 
-def compare(name: str, calc, dtype: str, folder: Path) -> list[dict]:
-    """The entry in LAMMPS (pylmp.single_point) vs `calc` on check_cells: max differences, and whether within bounds."""
+def compare(name: str, reference, dtype: str, folder: Path) -> list[dict]:
+    """The entry in LAMMPS (pylmp.single_point) vs `reference` on check_cells: max differences, within bounds or not."""
     from pylmp.single_point import single_point
 
     pot = potentials.get(name)
     tol = TOLERANCES.get(dtype, TOLERANCES["float32"])
+    cells = check_cells(pot)
     rows = []
-    for label, atoms, elements in check_cells(pot):
+    for (label, atoms, elements), (e_ref, f_ref, s_ref) in zip(cells, reference([atoms for _, atoms, _ in cells])):
         sub = folder / label
         sub.mkdir(parents=True, exist_ok=True)
         energy, forces, stress = single_point(name, atoms, elements, sub)
-        atoms.calc = calc
-        e_ref, f_ref, s_ref = atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress()
         diff = (abs(energy - e_ref) / len(atoms), float(np.abs(forces - f_ref).max()), float(np.abs(stress - s_ref).max()))
         rows.append({"cell": label, "atoms": len(atoms), "energy": energy, "energy_ref": float(e_ref),
                      "de_per_atom": diff[0], "df_max": diff[1], "ds_max": diff[2],
@@ -111,11 +134,11 @@ def deploy(name: str, source: Path, log=print) -> list[dict]:
     out = target_path(pot)
     out.parent.mkdir(parents=True, exist_ok=True)
     log(f"deploying {source} as '{pot.name}' ({pot.model_format}) -> {out}")
-    calc, dtype = CONVERTERS[pot.model_format](pot, source.resolve(), out)
+    reference, dtype = CONVERTERS[pot.model_format](pot, source.resolve(), out)
     log(f"checking '{pot.name}' in LAMMPS against the model's own ASE calculator ({dtype}; bounds "
         f"{'/'.join(f'{t:g}' for t in TOLERANCES.get(dtype, TOLERANCES['float32']))} eV/atom, eV/A, eV/A^3)")
     with tempfile.TemporaryDirectory(prefix="pylmp-deploy-") as tmp:
-        rows = compare(name, calc, dtype, Path(tmp))
+        rows = compare(name, reference, dtype, Path(tmp))
     for r in rows:
         log(f"  {r['cell']:<9} {r['atoms']:>3} atoms  E {r['energy']:.6f} eV  |dE|/atom {r['de_per_atom']:.1e}  "
             f"max|dF| {r['df_max']:.1e}  max|dS| {r['ds_max']:.1e}  {'ok' if r['ok'] else 'OUT OF BOUNDS'}")

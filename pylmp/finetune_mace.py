@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from ase.io import read, write
@@ -27,7 +28,7 @@ SETUP = ("run/train_mace_model (creates .venv-mace), or by hand: python3.11 -m v
 def exe(name: str) -> Path:
     path = VENV / "bin" / name
     if not path.is_file():
-        raise PylmpError(f"{path} not found: MACE fine-tuning runs in its own environment; create it with {SETUP}")
+        raise PylmpError(f"{path} not found: MACE runs in its own environment; create it with {SETUP}")
     return path
 
 
@@ -99,21 +100,54 @@ def train(cfg, out: Path, log=print) -> Path:
     return model
 
 
-def _export(model: Path, dest: Path) -> Path:
-    proc = subprocess.run([str(exe("mace_create_lammps_model")), str(model), "--format", "libtorch", "--dtype", "float64"],
-                          check=False, cwd=model.parent, capture_output=True, text=True)
-    made = model.parent / f"{model.name}-lammps.pt"
-    if proc.returncode != 0 or not made.is_file():
-        tail = ((proc.stderr or proc.stdout).strip().splitlines() or ["no output"])[-1]
-        raise PylmpError(f"mace_create_lammps_model {model.name} failed: {tail[:300]}")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(made, dest)
+def export(model: Path, dest: Path) -> Path:
+    """`mace_create_lammps_model MODEL --format libtorch --dtype float64` (in .venv-mace) -> dest. The tool writes
+    beside its input, so it runs on a copy in a scratch folder (the user's weights folder may be read-only)."""
+    with tempfile.TemporaryDirectory(prefix="pylmp-mace-") as tmp:
+        local = Path(tmp) / model.name
+        shutil.copyfile(model, local)
+        proc = subprocess.run([str(exe("mace_create_lammps_model")), str(local), "--format", "libtorch", "--dtype", "float64"],
+                              check=False, cwd=tmp, capture_output=True, text=True)
+        made = local.parent / f"{local.name}-lammps.pt"
+        if proc.returncode != 0 or not made.is_file():
+            tail = ((proc.stderr or proc.stdout).strip().splitlines() or ["no output"])[-1]
+            raise PylmpError(f"mace_create_lammps_model {model.name} failed: {tail[:300]}")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(made, dest)
     return dest
+
+
+# MACE's ASE calculator on frames read from argv[2], results as JSON to stdout (runs in .venv-mace)
+_REFERENCE = """
+import json, sys
+from ase.io import read
+from mace.calculators import MACECalculator
+calc = MACECalculator(model_paths=sys.argv[1], device="cpu", default_dtype="float64")
+out = []
+for atoms in read(sys.argv[2], ":"):
+    atoms.calc = calc
+    out.append([atoms.get_potential_energy(), atoms.get_forces().tolist(), atoms.get_stress().tolist()])
+print(json.dumps(out))
+"""
+
+
+def reference_values(model: Path, frames) -> list:
+    """[(energy, forces, stress)] of each frame from MACE's own ASE calculator (float64), in .venv-mace."""
+    import numpy as np
+
+    with tempfile.TemporaryDirectory(prefix="pylmp-mace-") as tmp:
+        write(Path(tmp) / "frames.extxyz", list(frames), format="extxyz")
+        proc = subprocess.run([str(exe("python")), "-c", _REFERENCE, str(model), str(Path(tmp) / "frames.extxyz")],
+                              check=False, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise PylmpError(f"MACE's calculator failed on {model.name} in .venv-mace: {tail[:300]}")
+    return [(e, np.array(f), np.array(st)) for e, f, st in json.loads(proc.stdout.strip().splitlines()[-1])]
 
 
 def _entry(cfg, name: str, model: Path, folder: Path, description: str) -> Path:
     model_file = f"{name}-lammps.pt"
-    _export(model, folder / "deployed" / model_file)
+    export(model, folder / "deployed" / model_file)
     cluster = {"pair_style": f"mliap unified ${{potdir}}/{name}.model-mliap_lammps.pt 0", "pair_coeff": "* * {elements}",
                "files": [f"{name}.model-mliap_lammps.pt"], "kokkos": "newton on neigh half",
                "build": "LAMMPS with KOKKOS (CUDA), ML-IAP and PYTHON (MLIAP_ENABLE_PYTHON=ON), mace-torch in that Python",
@@ -131,7 +165,4 @@ def deploy(cfg, out: Path, log=print) -> Path:
 
 def deploy_start(cfg, out: Path, log=print) -> Path:
     log(f"score: exporting the starting model {cfg.start.name} for the 'before' column (set `before:` to skip)")
-    local = out / "start" / cfg.start.name
-    local.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(cfg.start, local)  # mace_create_lammps_model writes beside its input
-    return _entry(cfg, f"{cfg.name}-start", local, out / "start", f"starting model {cfg.start.name} (before fine-tuning)")
+    return _entry(cfg, f"{cfg.name}-start", cfg.start, out / "start", f"starting model {cfg.start.name} (before fine-tuning)")

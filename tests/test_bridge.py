@@ -173,10 +173,10 @@ def test_missing_package_and_missing_weights_are_one_line_errors(study_file, run
     study = study_file("""
         workflow: eos
         material: {lattice: fcc, composition: Ni, atoms: 32}
-        potentials: [mace-mp]
+        potentials: [uma]
     """)
     code, _, err = run_cli("run", study, "--out", tmp_path / "out")
-    assert code == 2 and err.count("\n") == 1 and "'mace'" in err and "pip install mace-torch" in err, err
+    assert code == 2 and err.count("\n") == 1 and "'fairchem'" in err and "pip install fairchem-core" in err, err
     # a fine-tuned CHGNet of the user's own (a weights path instead of a shipped version) that is not there
     entry = potentials.get("chgnet").source.read_text().replace('model: "0.3.0"', "model: ~/no-such/finetuned.pth.tar")
     (tmp_path / "mine.yaml").write_text(entry.replace("name: chgnet", "name: chgnet-mine"))

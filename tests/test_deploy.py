@@ -17,7 +17,7 @@ import pytest
 from ase.build import bulk
 from plugin_helpers import mpirun_single_point, single_point
 
-from pylmp import finetune_nequip, paths, plugin, potentials
+from pylmp import finetune_mace, finetune_nequip, paths, plugin, potentials
 from pylmp.cli import main
 
 STANDIN = plugin.TEST_MODELS / "allegro-fm-standin.nequip.zip"
@@ -98,6 +98,19 @@ def test_eos_study_with_deployed_model_equals_ase_eos_fit(deployed, tmp_path):
     assert abs((4 * v0) ** (1 / 3) - a0) < 1e-3, ((4 * v0) ** (1 / 3), a0)
 
 
+def test_deploy_sevennet_checkpoint_as_torchscript(tmp_path, capsys):
+    """model_format sevennet: a SevenNet checkpoint (here the committed fine-tuned sevennet-ni-pbe.pth) deployed as
+    sevenn's TorchScript file for an entry of the user's own, checked by deploy against SevenNetCalculator."""
+    entry = tmp_path / "registry" / "my-sevennet.yaml"
+    entry.parent.mkdir()
+    text = (paths.POTENTIALS / "sevennet-ni-pbe.yaml").read_text().replace("name: sevennet-ni-pbe", "name: my-sevennet")
+    entry.write_text(text.replace("sevennet-ni-pbe.pt2", "my-sevennet.pt") + "model_format: sevennet\n")
+    assert main(["potentials", "deploy", str(entry), str(plugin.TEST_MODELS / "sevennet-ni-pbe.pth")]) == 0
+    out = capsys.readouterr().out
+    assert (tmp_path / "registry" / "deployed" / "my-sevennet.pt").is_file()
+    assert out.count(" ok\n") == 2 and "'my-sevennet' is ready" in out, out
+
+
 def test_list_marks_ready_and_missing(capsys):
     assert main(["potentials", "list"]) == 0
     out = capsys.readouterr().out
@@ -121,3 +134,55 @@ def test_errors_are_one_line(tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert err.startswith("error: ") and words in err and "\n" not in err, err
     assert not (tmp_path / "registry" / "deployed" / "allegro-fm.nequip.pt2").exists()
+
+
+def mace_registry(folder):
+    """The mace-mp entry copied into folder/registry/ with the committed stand-in export as its deployed file."""
+    entry = registry_copy(folder, "mace-mp")
+    (folder / "registry" / "deployed").mkdir()
+    shutil.copyfile(plugin.TEST_MODELS / "mace-mp-standin-lammps.pt", folder / "registry" / "deployed" / "mace-mp-lammps.pt")
+    return entry
+
+
+def test_mace_mp_entry_in_the_plugin_equals_mace_ase_calculator(tmp_path):
+    """The mace-mp route without .venv-mace (CI): the stand-in's committed libtorch export in LAMMPS vs MACE's own
+    calculator (float64) on the same cells (potentials/test_models/mace-mp-standin-reference.json)."""
+    from ase import Atoms
+
+    entry = mace_registry(tmp_path)
+    ref = json.loads((plugin.TEST_MODELS / "mace-mp-standin-reference.json").read_text())
+    for name, cell in ref["cells"].items():
+        atoms = Atoms(cell["symbols"], positions=cell["positions"], cell=cell["cell"], pbc=cell["pbc"])
+        (tmp_path / name).mkdir()
+        elements = sorted(set(cell["symbols"]), key=["Ni", "Al"].index)
+        energy, forces, stress = single_point(str(entry), atoms, elements, tmp_path / name)
+        assert abs(energy - cell["energy"]) / len(atoms) < 1e-8, (name, energy, cell["energy"])
+        assert np.abs(forces - np.array(cell["forces"])).max() < 1e-6, name
+        assert np.abs(stress - np.array(cell["stress"])).max() < 1e-8, name
+        assert np.abs(np.array(cell["forces"])).max() > 0.1  # off equilibrium
+
+
+def test_eos_study_with_mace_mp_entry(tmp_path):
+    entry = mace_registry(tmp_path)
+    study = tmp_path / "eos.yaml"
+    # the stand-in's random weights put its fcc minimum near 3.82 A
+    study.write_text("workflow: eos\nmaterial: {lattice: fcc, composition: {Ni: 100}, a: 3.82, atoms: 4}\n"
+                     f"potentials: [{entry}]\nsettings: {{points: 7, strain: 0.04}}\n")
+    assert main(["run", str(study), "--out", str(tmp_path / "run")]) == 0
+    res = json.loads((tmp_path / "run" / "results.json").read_text())["mace-mp"]
+    assert res["a0_A"] == pytest.approx(res["a0_relaxed_A"], abs=2e-3)  # E(V) fit and box/relax agree
+
+
+@pytest.mark.skipif(not (finetune_mace.VENV / "bin" / "mace_create_lammps_model").is_file(),
+                    reason="needs .venv-mace (mace-torch pins e3nn 0.4.4): run/train_mace_model --standin creates it")
+def test_deploy_mace_mp_standin(tmp_path, capsys):
+    """The user's command on the stand-in .model: export in .venv-mace, then deploy's own check in LAMMPS against
+    MACE's calculator (also in .venv-mace)."""
+    import subprocess
+
+    subprocess.run([str(finetune_mace.exe("python")), str(paths.ROOT / "run" / "make_mace_mp_standin.py"), "--out", str(tmp_path / "made")],
+                   check=True, capture_output=True)
+    entry = registry_copy(tmp_path, "mace-mp")
+    assert main(["potentials", "deploy", str(entry), str(tmp_path / "made" / "mace-mp-standin.model")]) == 0
+    out = capsys.readouterr().out
+    assert out.count(" ok\n") == 2 and "(float64;" in out, out
