@@ -4,7 +4,7 @@ An entry names the form its weights come in (`model_format:`). Deploying convert
 writes the result where the entry reads it (the plugin file of `files:`, or the bridge's `model:` path), then runs
 the entry in LAMMPS on two small rattled cells and compares energy, forces and stress with the model's own ASE
 calculator on the file the user gave (printed; outside the model dtype's tolerance it is an error, and the
-deployed file is left in place for a look). Formats:
+deployed file is moved aside to NAME.failed-check). Formats:
   nequip     NequIP/Allegro package (.nequip.zip) or training checkpoint (.ckpt) -> `nequip-compile` AOTInductor for
              this CPU: target pair_allegro (Allegro) or pylmp_nequip (NequIP) for the plugin, target ase for a bridge
   sevennet   SevenNet checkpoint (.pth) -> AOTInductor package (pylmp.sevennet_export) or sevenn's TorchScript (.pt)
@@ -143,9 +143,10 @@ def deploy(name: str, source: Path, log=print) -> list[dict]:
         log(f"  {r['cell']:<9} {r['atoms']:>3} atoms  E {r['energy']:.6f} eV  |dE|/atom {r['de_per_atom']:.1e}  "
             f"max|dF| {r['df_max']:.1e}  max|dS| {r['ds_max']:.1e}  {'ok' if r['ok'] else 'OUT OF BOUNDS'}")
     bad = [r["cell"] for r in rows if not r["ok"]]
-    if bad:
-        raise PylmpError(f"'{pot.name}' deployed to {out} disagrees with its ASE calculator on the {', '.join(bad)} cell "
-                         f"(differences above); the file is left there for inspection, do not trust it")
+    if bad:  # moved aside, so that the entry does not run a model that failed its check
+        kept = out.replace(out.with_name(out.name + ".failed-check"))
+        raise PylmpError(f"'{pot.name}' as deployed disagrees with its ASE calculator on the {', '.join(bad)} cell "
+                         f"(differences above); the file is kept as {kept} for inspection, not where the entry reads it")
     log(f"'{pot.name}' is ready: pylmp run STUDY -p {pot.name}")
     return rows
 

@@ -17,7 +17,7 @@ import pytest
 from ase.build import bulk
 from plugin_helpers import mpirun_single_point, single_point
 
-from pylmp import finetune_mace, finetune_nequip, paths, plugin, potentials
+from pylmp import deploy, finetune_mace, finetune_nequip, paths, plugin, potentials
 from pylmp.cli import main
 
 STANDIN = plugin.TEST_MODELS / "allegro-fm-standin.nequip.zip"
@@ -109,6 +109,24 @@ def test_deploy_sevennet_checkpoint_as_torchscript(tmp_path, capsys):
     out = capsys.readouterr().out
     assert (tmp_path / "registry" / "deployed" / "my-sevennet.pt").is_file()
     assert out.count(" ok\n") == 2 and "'my-sevennet' is ready" in out, out
+
+
+def test_failed_check_moves_the_deployed_file_aside(deployed, tmp_path, monkeypatch, capsys):
+    """A model that disagrees with its calculator is not left where the entry reads it. The disagreement is made
+    on the reference side (1 eV added), with the real deployed package in LAMMPS."""
+    shutil.copytree(deployed.parent, tmp_path / "registry")
+    entry = tmp_path / "registry" / "allegro-fm.yaml"
+    good = deploy.ase_reference(finetune_nequip.calculator(STANDIN))
+
+    def keep_file_shift_reference(pot, source, out):
+        return (lambda frames: [(e + 1.0, f, s) for e, f, s in good(frames)]), "float32"
+
+    monkeypatch.setitem(deploy.CONVERTERS, "nequip", keep_file_shift_reference)
+    assert main(["potentials", "deploy", str(entry), str(STANDIN)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "disagrees" in err and "failed-check" in err and "\n" not in err, err
+    assert not (tmp_path / "registry" / "deployed" / "allegro-fm.nequip.pt2").exists()
+    assert (tmp_path / "registry" / "deployed" / "allegro-fm.nequip.pt2.failed-check").is_file()
 
 
 def test_list_marks_ready_and_missing(capsys):
