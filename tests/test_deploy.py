@@ -204,3 +204,22 @@ def test_deploy_mace_mp_standin(tmp_path, capsys):
     assert main(["potentials", "deploy", str(entry), str(tmp_path / "made" / "mace-mp-standin.model")]) == 0
     out = capsys.readouterr().out
     assert out.count(" ok\n") == 2 and "(float64;" in out, out
+
+
+def test_one_study_runs_several_ml_models_in_one_process(deployed, tmp_path):
+    """Item 5 of the mix: SevenNet-0 (plugin, float32 package), the Allegro-FM stand-in (plugin, nequip float32),
+    the MACE-MP stand-in (plugin, float64 TorchScript) and CHGNet (ASE bridge, after nequip has been loaded in
+    this process) in one eos study through `pylmp run`, each equal to its own run alone."""
+    (tmp_path / "m").mkdir()
+    mace = mace_registry(tmp_path / "m")
+    names = ["sevennet-0", str(deployed), str(mace), "chgnet"]
+    # a 3.24-3.96 A scan holds every minimum: stand-ins 3.37 (Allegro-FM) and 3.82 (MACE-MP), Ni 3.50
+    text = "workflow: eos\nmaterial: {lattice: fcc, composition: {Ni: 100}, a: 3.6, atoms: 4}\nsettings: {points: 9, strain: 0.1}\n"
+    (tmp_path / "mix.yaml").write_text(text + f"potentials: [{', '.join(names)}]\n")
+    assert main(["run", str(tmp_path / "mix.yaml"), "--out", str(tmp_path / "mix")]) == 0
+    mixed = json.loads((tmp_path / "mix" / "results.json").read_text())
+    assert set(mixed) >= {"sevennet-0", "allegro-fm", "mace-mp", "chgnet"}
+    (tmp_path / "alone.yaml").write_text(text + "potentials: [chgnet]\n")
+    assert main(["run", str(tmp_path / "alone.yaml"), "--out", str(tmp_path / "alone")]) == 0
+    alone = json.loads((tmp_path / "alone" / "results.json").read_text())["chgnet"]
+    assert mixed["chgnet"]["a0_A"] == pytest.approx(alone["a0_A"], abs=1e-6)
