@@ -14,7 +14,9 @@ from pylmp.launch import MODES
 # Allowed keys with their defaults (REQUIRED: no default). Workflow settings are checked against the workflow's own DEFAULTS.
 REQUIRED = object()
 TOP = {"name": "", "workflow": REQUIRED, "material": REQUIRED, "potentials": [], "settings": {}, "launch": {}, "analyze": []}
-MATERIAL = {"lattice": "fcc", "composition": REQUIRED, "a": None, "atoms": 256, "seed": 1}
+# composition is required unless `structure` (a file ASE reads, or ASE Atoms from the Python API) gives the atoms
+MATERIAL = {"lattice": "fcc", "composition": None, "a": None, "atoms": 256, "seed": 1, "structure": None, "types": None, "format": None}
+OWN_STRUCTURE_LATTICE = "structure"  # Study.lattice of a user's own structure
 LAUNCH = {"mode": "inprocess", "np": 1}
 
 
@@ -33,6 +35,7 @@ class Study:
     np: int
     source: Path
     analyze: list[str] = dataclasses.field(default_factory=list)  # defect analyses of every task's dumps (pylmp.analyze)
+    structure: object = None  # the user's own crystal (ase Atoms at lattice parameter `a`), or None: built from lattice
 
     @property
     def present_elements(self) -> list[str]:
@@ -111,10 +114,8 @@ def default_lattice_parameter(element: str) -> float:
 
 def load(path: str | Path, potential_override: list[str] | None = None, np: int | None = None,
          mode: str | None = None, local_files: bool = True) -> Study:
-    """The validated study. local_files=False skips the model-file checks: inputs rendered for another machine
-    (a cluster) that holds the files."""
-    from pylmp.workflows import WORKFLOWS
-
+    """The validated study of a YAML file. local_files=False skips the model-file checks: inputs rendered for another
+    machine (a cluster) that holds the files."""
     path = Path(path)
     if not path.is_file():
         raise PylmpError(f"study file {path} not found; examples are in inputs/")
@@ -122,22 +123,31 @@ def load(path: str | Path, potential_override: list[str] | None = None, np: int 
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise PylmpError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    top = _check_keys(raw or {}, TOP, "the study", path)
+    return from_dict(raw or {}, path, potential_override, np, mode, local_files)
+
+
+def from_dict(raw: dict, path: Path = Path("<study dict>"), potential_override: list[str] | None = None, np: int | None = None,
+              mode: str | None = None, local_files: bool = True) -> Study:
+    """The validated study of a mapping with the YAML's keys. `path` names it in messages; relative file paths in it
+    (potential YAML files, material.structure, datasets) are taken from path's folder (the cwd for a dict)."""
+    from pylmp.workflows import WORKFLOWS
+
+    top = _check_keys(raw, TOP, "the study", path)
     workflow = top["workflow"]
     if workflow not in WORKFLOWS:
         raise PylmpError(f"{path}: unknown workflow '{workflow}'; choose one of {', '.join(WORKFLOWS)}")
+    given = top["material"] if isinstance(top["material"], dict) else {}
     mat = _check_keys(top["material"], MATERIAL, "material", path)
-    comp = mat["composition"]
-    if isinstance(comp, str):  # a bare element: "Ni"
-        comp = {comp: 100}
-    if not isinstance(comp, dict) or not comp:
-        raise PylmpError(f"{path}: material.composition must map elements to at.%, e.g. {{Ni: 90, Al: 10}}")
-    comp = {str(el): _number(pct, f"composition of {el}", path) for el, pct in comp.items()}
-    structures.check_composition(comp)
-    if mat["lattice"] not in structures.LATTICES:
-        raise PylmpError(f"{path}: unknown lattice '{mat['lattice']}'; choose one of {', '.join(structures.LATTICES)}")
-    majority = max(comp, key=comp.get)
-    a = _number(mat["a"], "material.a", path, minimum=1.0) if mat["a"] is not None else default_lattice_parameter(majority)
+    if mat["structure"] is not None:
+        if not getattr(WORKFLOWS[workflow], "OWN_STRUCTURE", False):
+            takes = ", ".join(n for n, w in WORKFLOWS.items() if getattr(w, "OWN_STRUCTURE", False))
+            raise PylmpError(f"{path}: workflow '{workflow}' builds its own cells from material.lattice and composition; "
+                             f"material.structure works with {takes}")
+        lattice, comp, a, structure = _own_structure(mat, given, path)
+        atoms = len(structure)
+    else:
+        lattice, comp, a = _built_material(mat, given, path)
+        structure, atoms = None, _number(mat["atoms"], "material.atoms", path, int, 1)
 
     # a user's own potential is a YAML path: relative to the cwd on the command line, to the study file in it
     names, base = (potential_override, Path.cwd()) if potential_override else (top["potentials"], path.parent)
@@ -163,10 +173,64 @@ def load(path: str | Path, potential_override: list[str] | None = None, np: int 
         raise PylmpError(f"potential '{bridged[0]}' is an ASE calculator called from Python (fix external): it runs only in-process; "
                          "drop --mode lmp/--np, or spread tasks with `mpirun -np K python -m pylmp run ...` (mpi4py task farm)")
     study = Study(
-        name=top["name"] or path.stem, workflow=workflow, lattice=mat["lattice"], composition=comp, a=a,
-        atoms=_number(mat["atoms"], "material.atoms", path, int, 1), seed=_number(mat["seed"], "material.seed", path, int),
+        name=top["name"] or (path.stem if path.suffix else workflow), workflow=workflow, lattice=lattice, composition=comp, a=a,
+        atoms=atoms, seed=_number(mat["seed"], "material.seed", path, int),
         potentials=list(names), settings=settings, mode=mode,
-        np=np, source=path, analyze=_analyses(top["analyze"], comp, path),
+        np=np, source=path, analyze=_analyses(top["analyze"], comp, path), structure=structure,
     )
     WORKFLOWS[workflow].check(study)
     return study
+
+
+def _built_material(mat: dict, given: dict, path: Path) -> tuple[str, dict, float]:
+    """lattice, composition (at.%) and starting a of a crystal pylmp builds."""
+    for key in ("types", "format"):
+        if key in given:
+            raise PylmpError(f"{path}: material.{key} describes a material.structure file; drop it or add the structure")
+    comp = mat["composition"]
+    if comp is None:
+        raise PylmpError(f"{path}: material is missing 'composition' (e.g. {{Ni: 90, Al: 10}}), or give your own crystal as material.structure")
+    if isinstance(comp, str):  # a bare element: "Ni"
+        comp = {comp: 100}
+    if not isinstance(comp, dict) or not comp:
+        raise PylmpError(f"{path}: material.composition must map elements to at.%, e.g. {{Ni: 90, Al: 10}}")
+    comp = {str(el): _number(pct, f"composition of {el}", path) for el, pct in comp.items()}
+    structures.check_composition(comp)
+    if mat["lattice"] not in structures.LATTICES:
+        raise PylmpError(f"{path}: unknown lattice '{mat['lattice']}'; choose one of {', '.join(structures.LATTICES)}")
+    majority = max(comp, key=comp.get)
+    a = _number(mat["a"], "material.a", path, minimum=1.0) if mat["a"] is not None else default_lattice_parameter(majority)
+    return mat["lattice"], comp, a
+
+
+def _own_structure(mat: dict, given: dict, path: Path) -> tuple[str, dict, float, object]:
+    """lattice tag, composition, a and Atoms of the user's own crystal (a file ASE reads, or Atoms from the Python API).
+
+    `a` is the structure's lattice parameter (structures.reference_length); material.a rescales the structure to it,
+    material.atoms repeats it into a near-cubic supercell of about that many atoms."""
+    from ase import Atoms
+
+    for key in ("composition", "lattice"):
+        if key in given:
+            raise PylmpError(f"{path}: material.{key} comes from material.structure itself; drop material.{key}")
+    src, types = mat["structure"], mat["types"]
+    if types is not None and (not isinstance(types, list) or not all(isinstance(t, str) for t in types)):
+        raise PylmpError(f"{path}: material.types must list element symbols for LAMMPS types 1, 2, ..., e.g. [Ni, Al]")
+    for el in types or []:
+        structures.check_composition({el: 100.0})  # a real element symbol
+    if isinstance(src, Atoms):
+        atoms = structures.checked_structure(src, "(ASE Atoms)")
+    elif isinstance(src, (str, Path)):
+        file = Path(src).expanduser()
+        atoms = structures.read_structure(file if file.is_absolute() else path.parent / file, types, mat["format"])
+    else:
+        raise PylmpError(f"{path}: material.structure must be a file path (CIF, POSCAR, extxyz, LAMMPS data) or ASE Atoms")
+    if "atoms" in given:
+        atoms = atoms.repeat(structures.near_cubic_repeats(atoms, _number(mat["atoms"], "material.atoms", path, int, 1)))
+    a_file = structures.reference_length(atoms)
+    a = a_file
+    if mat["a"] is not None:
+        a = _number(mat["a"], "material.a", path, minimum=1.0)
+        atoms.set_cell(atoms.cell[:] * (a / a_file), scale_atoms=True)
+    comp = structures.composition_of(atoms, [t for t in types if t in atoms.get_chemical_symbols()] if types else None)
+    return OWN_STRUCTURE_LATTICE, comp, a, atoms

@@ -83,16 +83,9 @@ def crystal(lattice: str, composition: dict[str, float], a: float, atoms: int = 
     base = max(present, key=present.get)
     cell = unit_cell(lattice, base, a)
     n = repeats_for(atoms, len(cell))
-    reps = (n, n, n) if lattice != "hcp" else _hcp_repeats(cell, atoms)
+    reps = (n, n, n) if lattice != "hcp" else near_cubic_repeats(cell, atoms)
     supercell = cell.repeat(reps)
     return randomize(supercell, composition, seed)
-
-
-def _hcp_repeats(cell: Atoms, atoms: int) -> tuple[int, int, int]:
-    """Repeats making the orthorhombic hcp supercell close to cubic in shape."""
-    lengths = cell.cell.lengths()
-    scale = (atoms / len(cell) * np.prod(lengths)) ** (1 / 3)
-    return tuple(max(1, round(scale / length)) for length in lengths)
 
 
 def randomize(atoms: Atoms, composition: dict[str, float], seed: int) -> Atoms:
@@ -135,3 +128,138 @@ def write_data(atoms: Atoms, path: Path, type_elements: list[str]) -> None:
 
 def masses(type_elements: list[str]) -> list[float]:
     return [float(atomic_masses[atomic_numbers[el]]) for el in type_elements]
+
+
+# --- a user's own structure (material.structure): read, measured, and scaled like a built lattice -------------------
+
+def read_structure(path: Path, types: list[str] | None = None, fmt: str | None = None) -> Atoms:
+    """Any file ASE reads (CIF, POSCAR, extxyz, LAMMPS data, ...), as one periodic Atoms. A LAMMPS data file names
+    no elements: `types` maps its types 1, 2, ... to symbols, else ASE guesses them from the Masses section."""
+    from ase.io import read
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise PylmpError(f"material.structure {path} not found; give a CIF, POSCAR, extxyz or LAMMPS data file (relative to the study file)")
+    is_data = fmt == "lammps-data" or (fmt is None and path.suffix in (".data", ".lmp", ".lammps"))
+    try:
+        if is_data:
+            text = path.read_text(errors="replace")
+            if not types and "Masses" not in text:
+                raise PylmpError(f"material.structure {path.name} is a LAMMPS data file without a Masses section: "
+                                 "name its types with material.types, e.g. [Ni, Al]")
+            z_of_type = {i: atomic_numbers[el] for i, el in enumerate(types, 1)} if types else None
+            atoms = read(path, format="lammps-data", Z_of_type=z_of_type, units="metal")
+        else:
+            atoms = read(path, format=fmt)  # the last frame of a trajectory
+    except PylmpError:
+        raise
+    except Exception as exc:  # ASE raises many kinds (ValueError, KeyError, StopIteration, its own ParseError)
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise PylmpError(f"material.structure {path.name} could not be read by ASE ({first[:150]}); "
+                         "check the file or name its format with material.format (e.g. cif, vasp, extxyz, lammps-data)") from None
+    if types and not is_data:
+        raise PylmpError(f"material.types maps LAMMPS data types to elements; {path.name} names its elements itself, drop material.types")
+    return checked_structure(atoms, path.name)
+
+
+def checked_structure(atoms: Atoms, what: str) -> Atoms:
+    """A copy that LAMMPS can run: three periodic directions with a real volume, no two atoms on one spot, turned into
+    LAMMPS's frame (a along x, b in the xy plane) once, so that every Cartesian vector pylmp hands LAMMPS or reads back
+    (phonopy's displacements and forces, strains, C_ij) is in the frame LAMMPS runs in."""
+    if len(atoms) == 0:
+        raise PylmpError(f"material.structure {what} holds no atoms")
+    if not atoms.pbc.all() or atoms.cell.rank < 3:
+        raise PylmpError(f"material.structure {what} is not periodic in x, y and z (pbc {atoms.pbc.tolist()}); "
+                         "give a bulk crystal cell (add vacuum yourself for a slab)")
+    out = Atoms(atoms.get_chemical_symbols(), positions=atoms.get_positions(), cell=atoms.cell, pbc=True)
+    out.set_cell(out.cell.standard_form()[0], scale_atoms=True)  # a rotation (and a mirror for a left-handed cell)
+    out.wrap()
+    from ase.neighborlist import neighbor_list
+
+    close = neighbor_list("d", out, 0.5)  # linear in the atom count, periodic images included
+    if len(close):
+        raise PylmpError(f"material.structure {what} has two atoms {close.min():.2f} A apart: duplicated sites (check the CIF's occupancies)")
+    return out
+
+
+def _spglib_cell(atoms: Atoms, same_species: bool):
+    numbers = [1] * len(atoms) if same_species else atoms.get_atomic_numbers()
+    return (atoms.cell[:], atoms.get_scaled_positions(), numbers)
+
+
+def _symmetry(atoms: Atoms, same_species: bool = False):
+    import spglib
+
+    return spglib.get_symmetry_dataset(_spglib_cell(atoms, same_species), symprec=1e-3)
+
+
+def conventional_rotation(atoms: Atoms) -> np.ndarray:
+    """The rotation from the structure's Cartesian frame to its standardized conventional cell's (cubic axes along
+    x, y, z), by spglib; identity for a cell already so aligned."""
+    data = _symmetry(atoms)
+    return np.eye(3) if data is None else np.asarray(data.std_rotation_matrix)
+
+
+def reference_length(atoms: Atoms) -> float:
+    """The structure's lattice parameter a: the conventional a of its site lattice (all atoms one species, so a random
+    alloy cell or a supercell gives its parent lattice's a), from spglib; the first cell vector's length if spglib finds none."""
+    data = _symmetry(atoms, same_species=True)
+    if data is None:
+        return float(np.linalg.norm(atoms.cell[0]))
+    return float(np.linalg.norm(data.std_lattice[0]))
+
+
+def is_cubic(atoms: Atoms) -> bool:
+    """Cubic with its species in place (space groups 195-230): box/relax iso keeps such a crystal's shape and sites."""
+    data = _symmetry(atoms)
+    return data is not None and data.number >= 195
+
+
+def site_classes_per_species(atoms: Atoms) -> dict[str, int]:
+    """How many symmetry-inequivalent sites each species occupies (1 for every species of an ordered L1_2 cell)."""
+    data = _symmetry(atoms)
+    symbols = np.array(atoms.get_chemical_symbols())
+    classes = data.equivalent_atoms if data is not None else np.arange(len(atoms))
+    return {el: len(set(classes[symbols == el])) for el in dict.fromkeys(symbols)}
+
+
+def near_cubic_repeats(cell: Atoms, atoms: int) -> tuple[int, int, int]:
+    """Repeats giving about `atoms` atoms in a supercell close to cubic in shape (at least 1 each)."""
+    lengths = cell.cell.lengths()
+    scale = (atoms / len(cell) * cell.get_volume()) ** (1 / 3)
+    return tuple(max(1, round(scale / length)) for length in lengths)
+
+
+def composition_of(atoms: Atoms, order: list[str] | None = None) -> dict[str, float]:
+    """at.% of each element, in `order` (the type map) or in order of first appearance."""
+    symbols = atoms.get_chemical_symbols()
+    order = list(order) if order else list(dict.fromkeys(symbols))
+    return {el: 100.0 * symbols.count(el) / len(symbols) for el in order}
+
+
+def study_cell(study, a: float | None = None, seed: int | None = None) -> Atoms:
+    """The study's crystal at lattice parameter a (default material.a): the user's own structure scaled isotropically,
+    or the built lattice (a random alloy placed with `seed`, default material.seed)."""
+    a = study.a if a is None else a
+    if study.structure is not None:
+        cell = study.structure.copy()
+        cell.set_cell(cell.cell[:] * (a / study.a), scale_atoms=True)
+        return cell
+    return crystal(study.lattice, study.composition, a, study.atoms, study.seed if seed is None else seed)
+
+
+def study_lattice_parameter(study, volume_per_atom: float) -> float:
+    """Lattice parameter at a volume per atom: the built lattice's formula, or the user's structure scaled isotropically."""
+    if study.structure is not None:
+        v_file = study.structure.get_volume() / len(study.structure)
+        return study.a * (volume_per_atom / v_file) ** (1 / 3)
+    return lattice_parameter(study.lattice, volume_per_atom)
+
+
+def study_relax_mode(study) -> str:
+    """box/relax mode of the study's crystal: iso for a cubic structure of the user's, else aniso (tri for a tilted cell)."""
+    if study.structure is None:
+        return relax_mode(study.lattice, study.composition)
+    if is_cubic(study.structure):
+        return "iso"
+    return "aniso" if np.allclose(study.structure.cell.angles(), 90.0, atol=1e-6) else "tri"

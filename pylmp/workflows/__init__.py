@@ -4,6 +4,7 @@ A workflow module provides
     DEFAULTS                         its `settings:` keys and default values
     check(study)                     workflow-specific validation (raise PylmpError)
     tasks(study, potential)          list of launch.Task, names relative to the potential's folder
+    OWN_STRUCTURE = True             (optional) material.structure may replace the built lattice (structures.study_cell)
     analyze(study, results)          {task name: result.json + "_folder"} -> numbers for results.json (units in the keys)
     rows(summary)                    the CSV rows, from results.json alone
     plot(summary, path)              the PNG, from results.json alone (so it can be redrawn later)

@@ -15,6 +15,7 @@ ternaries have no single L1_2 compound, so there `ordered` does nothing.
 """
 from __future__ import annotations
 
+import functools
 
 import numpy as np
 
@@ -108,7 +109,7 @@ def cell_point(composition: dict[str, float], result: dict, refs: dict[str, floa
     """a0, E_mix and elastic constants of one alloy cell, E_mix from its exact atom counts."""
     n = int(result["natoms"])
     counts = structures.exact_counts(composition, n)  # the counts crystal() placed in this cell
-    c = elastic.constants(lattice, result)
+    c = elastic.constants(result, functools.partial(structures.lattice_parameter, lattice))
     e_ref = sum(counts[el] / n * refs[el] for el in counts)
     return {
         "Ni_at_pct": 100.0 * counts.get("Ni", 0) / n,

@@ -17,6 +17,8 @@ estimate of the potential's own gamma_isf and C_ij in the same periodic cell (im
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from pylmp import dislocations, faults, structures
@@ -89,7 +91,7 @@ def analyze(study, results) -> dict:
     s = study.settings
     res = results["dislocation"]
     gamma = s["gamma_isf_mJ_m2"] or float(gsfe_shifts.gamma_of(results["isf"], [1])[0])
-    cij = s["elastic_GPa"] or [elastic.constants("fcc", results["elastic"])[k] for k in ("C11_GPa", "C12_GPa", "C44_GPa")]
+    cij = s["elastic_GPa"] or [elastic.constants(results["elastic"], functools.partial(structures.lattice_parameter, "fcc"))[k] for k in ("C11_GPa", "C12_GPa", "C44_GPa")]
     layers, per_plane = s["layers"], faults.atoms_per_plane(tuple(s["repeat"]))
     measured = dislocations.measure(f"{res['_folder']}/dislocation_relaxed.dump", per_plane, layers // 2, tuple(s["repeat"]))
     estimate = dislocations.ribbon_width(*cij, gamma, res["a0_A"], period=res["ly_A"])

@@ -13,6 +13,8 @@ A = 2 C44/(C11 - C12); G_V and G_R come from the full matrix (Hill's general for
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from pylmp import structures
@@ -20,6 +22,7 @@ from pylmp.analysis import plotting
 from pylmp.errors import PylmpError
 from pylmp.launch import Task
 
+OWN_STRUCTURE = True  # material.structure (a user's crystal file or ASE Atoms) replaces the built lattice
 DEFAULTS = {"strain": 0.005}
 TEMPLATE = "elastic.lmp.j2"
 BARS = ("C11_GPa", "C12_GPa", "C44_GPa", "B_GPa", "C_prime_GPa")  # the plot's groups
@@ -35,14 +38,17 @@ def check(study) -> None:
     check_strain(study)
     if study.lattice == "hcp":
         raise PylmpError(f"{study.source}: workflow 'elastic' reports cubic averages; use lattice fcc, bcc or L12")
+    if study.structure is not None and not structures.is_cubic(study.structure):
+        raise PylmpError(f"{study.source}: workflow 'elastic' reports cubic averages, and material.structure is not cubic "
+                         "(spglib, symprec 1e-3); give a cubic crystal")
 
 def elastic_task(name: str, cell, potential, type_elements, box_mode: str, strain: float) -> Task:
     """The relax + 12 strained states run, shared with alloy_scan."""
     return Task(name, TEMPLATE, cell, potential, type_elements, {"box_mode": box_mode, "strain": strain})
 
 def tasks(study, potential) -> list[Task]:
-    cell = structures.crystal(study.lattice, study.composition, study.a, study.atoms, study.seed)
-    return [elastic_task("elastic", cell, potential, study.elements, structures.relax_mode(study.lattice, study.composition), study.settings["strain"])]
+    return [elastic_task("elastic", structures.study_cell(study), potential, study.elements, structures.study_relax_mode(study),
+                         study.settings["strain"])]
 
 def stiffness(result: dict) -> np.ndarray:
     """6x6 C_ij in GPa from one task's result.json (central differences of the stresses)."""
@@ -68,12 +74,26 @@ def moduli(c: np.ndarray) -> dict:
         "A_zener": float(2 * c44 / (c11 - c12)),
     }
 
-def constants(lattice: str, result: dict) -> dict:
-    """Everything one elastic task yields: a0, E0, C_GPa and the moduli."""
-    c = stiffness(result)
+def rotated(c: np.ndarray, rotation: np.ndarray) -> np.ndarray:
+    """A 6x6 Voigt stiffness in the frame x' = rotation @ x (the full tensor C_ijkl rotated, then back to Voigt)."""
+    pairs = [(0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1)]
+    full = np.zeros((3, 3, 3, 3))
+    for a, (i, j) in enumerate(pairs):
+        for b, (k, m) in enumerate(pairs):
+            for p, q in {(i, j), (j, i)}:
+                for r, s in {(k, m), (m, k)}:
+                    full[p, q, r, s] = c[a, b]
+    turned = np.einsum("ai,bj,ck,dl,ijkl->abcd", rotation, rotation, rotation, rotation, full)
+    return np.array([[turned[i, j, k, m] for k, m in pairs] for i, j in pairs])
+
+
+def constants(result: dict, lattice_parameter, rotation: np.ndarray | None = None) -> dict:
+    """Everything one elastic task yields: a0 (lattice_parameter: volume per atom -> a), E0, C_GPa and the moduli.
+    rotation turns C from LAMMPS's frame into the crystal's cubic axes (a user's tilted or rotated cell)."""
+    c = stiffness(result) if rotation is None else rotated(stiffness(result), rotation)
     n = result["natoms"]
     return {
-        "a0_A": structures.lattice_parameter(lattice, result["vol_A3"] / n),
+        "a0_A": lattice_parameter(result["vol_A3"] / n),
         "E0_eV_per_atom": result["E_eV"] / n,
         **moduli(c),
         "C_GPa": c.tolist(),
@@ -82,7 +102,8 @@ def constants(lattice: str, result: dict) -> dict:
     }
 
 def analyze(study, results) -> dict:
-    return {**constants(study.lattice, results["elastic"]), "strain": study.settings["strain"]}
+    rotation = None if study.structure is None else structures.conventional_rotation(study.structure)
+    return {**constants(results["elastic"], functools.partial(structures.study_lattice_parameter, study), rotation), "strain": study.settings["strain"]}
 
 def rows(summary) -> list[dict]:
     return [{"potential": name, **{k: res[k] for k in SCALARS}} for name, res in summary.items()]

@@ -16,6 +16,7 @@ from pylmp import structures
 from pylmp.errors import PylmpError
 from pylmp.launch import Task
 
+OWN_STRUCTURE = True  # material.structure (a user's crystal file or ASE Atoms) replaces the built lattice
 DEFAULTS = {"points": 11, "strain": 0.04}
 ISOLATED_BOX_A = 20.0  # larger than twice any cutoff + skin in the registry: the atom sees no image
 
@@ -38,13 +39,13 @@ def isolated_atom_tasks(study, potential) -> list[Task]:
 
 
 def tasks(study, potential) -> list[Task]:
-    relax_ions = len(study.present_elements) > 1
+    # atoms sit on symmetry-fixed sites only in a built pure or ordered crystal; an alloy's or a user's structure relaxes them
+    relax_ions = len(study.present_elements) > 1 or study.structure is not None
     out = []
     for a in scan(study):
-        cell = structures.crystal(study.lattice, study.composition, a, study.atoms, study.seed)
-        out.append(Task(f"scan/a{a:.5f}", "single_point.lmp.j2", cell, potential, study.elements, {"relax_ions": relax_ions}))
-    cell = structures.crystal(study.lattice, study.composition, study.a, study.atoms, study.seed)
-    out.append(Task("relax", "relax.lmp.j2", cell, potential, study.elements, {"box_mode": structures.relax_mode(study.lattice, study.composition)}))
+        out.append(Task(f"scan/a{a:.5f}", "single_point.lmp.j2", structures.study_cell(study, a), potential, study.elements,
+                        {"relax_ions": relax_ions}))
+    out.append(Task("relax", "relax.lmp.j2", structures.study_cell(study), potential, study.elements, {"box_mode": structures.study_relax_mode(study)}))
     return out + isolated_atom_tasks(study, potential)
 
 
@@ -59,22 +60,22 @@ def analyze(study, results) -> dict:
     energies = np.array([results[k]["E_eV"] / results[k]["natoms"] for k in points])
     imin = int(np.argmin(energies))
     if imin in (0, len(energies) - 1):
-        raise ValueError(f"the energy minimum lies at the edge of the scan (a = {structures.lattice_parameter(study.lattice, vols[imin]):.4f} A): "
+        raise ValueError(f"the energy minimum lies at the edge of the scan (a = {structures.study_lattice_parameter(study, vols[imin]):.4f} A): "
                          "set material.a closer to the potential's lattice parameter or widen settings.strain")
     eos = EquationOfState(vols, energies, eos="birchmurnaghan")
     v0, e0, b = eos.fit(warn=False)
     relaxed = results["relax"]
     e_atoms = atom_reference(study, results)
     return {
-        "a0_A": structures.lattice_parameter(study.lattice, v0),
-        "a0_relaxed_A": structures.lattice_parameter(study.lattice, relaxed["vol_A3"] / relaxed["natoms"]),
+        "a0_A": structures.study_lattice_parameter(study, v0),
+        "a0_relaxed_A": structures.study_lattice_parameter(study, relaxed["vol_A3"] / relaxed["natoms"]),
         "V0_A3_per_atom": v0,
         "E0_eV_per_atom": e0,
         "E_coh_eV": e_atoms - e0,
         "B_GPa": b / GPa,
         "B_prime": float(eos.eos_parameters[2]),
         "curve": {
-            "a_A": [structures.lattice_parameter(study.lattice, v) for v in vols],
+            "a_A": [structures.study_lattice_parameter(study, v) for v in vols],
             "V_A3_per_atom": vols.tolist(),
             "E_eV_per_atom": energies.tolist(),
             "E_atoms_eV_per_atom": e_atoms,

@@ -30,6 +30,7 @@ from pylmp.analysis import plotting, structure
 from pylmp.errors import PylmpError
 from pylmp.launch import Task
 
+OWN_STRUCTURE = True  # material.structure (a user's crystal file or ASE Atoms) replaces the built lattice
 DEFAULTS = {
     "ensemble": "npt",
     "temperatures": [300.0],
@@ -72,13 +73,13 @@ def task_name(t: float) -> str:
 
 def tasks(study, potential) -> list[Task]:
     s = study.settings
-    cell = structures.crystal(study.lattice, study.composition, study.a, study.atoms, study.seed)
+    cell = structures.study_cell(study)
     variables = {
         "ensemble": s["ensemble"], "timestep": s["timestep"], "steps": s["steps"],
         "equilibration_steps": s["equilibration_steps"], "dump_every": s["dump_every"],
         "sample_every": math.gcd(s["steps"], 10), "thermo_every": max(1, (s["equilibration_steps"] + s["steps"]) // 20),
         "rdf_cutoff": s["rdf_cutoff"], "rdf_bins": s["rdf_bins"], "seed": VELOCITY_SEED_BASE + study.seed,
-        "box_mode": structures.relax_mode(study.lattice, study.composition),
+        "box_mode": structures.study_relax_mode(study),
         "melt_K": s["melt_K"], "melt_steps": s["melt_steps"],
     }
     return [Task(task_name(t), TEMPLATE, cell, potential, study.elements, {**variables, "temperature": t})
@@ -113,7 +114,7 @@ def analyze(study, results) -> dict:
         per_t[task_name(t)] = {
             "T_set_K": t, "T_mean_K": r["T_mean_K"], "press_mean_bar": r["press_mean_bar"],
             "vol_mean_A3_per_atom": r["vol_mean_A3"] / n, "pe_mean_eV_per_atom": r["pe_mean_eV"] / n,
-            "a_mean_A": structures.lattice_parameter(study.lattice, r["vol_mean_A3"] / n),
+            "a_mean_A": structures.study_lattice_parameter(study, r["vol_mean_A3"] / n),
             "box_mean_A": [r["lx_mean_A"], r["ly_mean_A"], r["lz_mean_A"]],
             "frames": traj["frames"], "r1_A": traj["r1_A"], "r_shell_A": traj["r_shell_A"],
             "coordination": traj["coordination"], "coordination_fraction_modal": traj["coordination_fraction_modal"],

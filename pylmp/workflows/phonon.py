@@ -29,6 +29,7 @@ from pylmp.errors import PylmpError
 from pylmp.launch import Task
 
 # path "" = the lattice's default: fcc the classic neutron-scattering path, others ASE's standard path
+OWN_STRUCTURE = True  # a cubic material.structure (e.g. an ordered compound's CIF) in place of the built lattice
 DEFAULTS = {"displacement": 0.01, "mesh": 32, "points": 200, "path": ""}
 FCC_PATH = "GXWKGL"
 PRIMITIVE = {"fcc": "F", "bcc": "I", "L12": "P"}  # centring of the conventional cell, for phonopy's primitive cell
@@ -39,11 +40,14 @@ MEASURED_NI = {  # inelastic neutron scattering, Ni single crystal at 296 K
 
 
 def unit_cell(study, a: float):
-    return structures.crystal(study.lattice, study.composition, a, 1, study.seed)  # 1 conventional cell
+    """1 conventional cell, or the user's structure (already repeated to material.atoms, so it is the supercell too)."""
+    if study.structure is not None:
+        return structures.study_cell(study, a)
+    return structures.crystal(study.lattice, study.composition, a, 1, study.seed)
 
 
 def repeats(study) -> int:
-    return structures.repeats_for(study.atoms, len(unit_cell(study, study.a)))
+    return 1 if study.structure is not None else structures.repeats_for(study.atoms, len(unit_cell(study, study.a)))
 
 
 def make_phonopy(study, a: float, n: int | None = None) -> Phonopy:
@@ -51,7 +55,7 @@ def make_phonopy(study, a: float, n: int | None = None) -> Phonopy:
     cell = unit_cell(study, a)
     unit = PhonopyAtoms(symbols=cell.get_chemical_symbols(), cell=cell.cell[:], scaled_positions=cell.get_scaled_positions(),
                         masses=cell.get_masses())  # ASE's masses, as in the LAMMPS data file
-    return Phonopy(unit, supercell_matrix=np.eye(3, dtype=int) * (n or repeats(study)), primitive_matrix=PRIMITIVE[study.lattice])
+    return Phonopy(unit, supercell_matrix=np.eye(3, dtype=int) * (n or repeats(study)), primitive_matrix=PRIMITIVE.get(study.lattice, "auto"))
 
 
 _DISPLACEMENTS: dict = {}
@@ -60,7 +64,8 @@ _DISPLACEMENTS: dict = {}
 def displacements(study) -> tuple:
     """(perfect supercell symbols, positions, phonopy's displacement list) at the starting a. Kept per study:
     phonopy's symmetry search on a 256-atom supercell takes seconds, and every potential uses the same set."""
-    key = (study.lattice, tuple(study.composition.items()), study.a, study.atoms, study.seed, study.settings["displacement"])
+    key = (study.lattice, tuple(study.composition.items()), study.a, study.atoms, study.seed, study.settings["displacement"],
+           None if study.structure is None else (study.structure.cell[:].tobytes(), study.structure.positions.tobytes()))
     if key not in _DISPLACEMENTS:
         ph = make_phonopy(study, study.a)
         ph.generate_displacements(distance=study.settings["displacement"])
@@ -76,9 +81,12 @@ def band_path(study, primitive_cell) -> tuple[str, object]:
 
 def check(study) -> None:
     s = study.settings
-    if study.lattice not in ("fcc", "bcc", "L12"):
+    if study.structure is not None:
+        if not structures.is_cubic(study.structure):
+            raise PylmpError(f"{study.source}: workflow 'phonon' relaxes a cubic cell (box/relax iso), and material.structure is not cubic")
+    elif study.lattice not in ("fcc", "bcc", "L12"):
         raise PylmpError(f"{study.source}: workflow 'phonon' relaxes a cubic cell (box/relax iso); use lattice fcc, bcc or L12, not {study.lattice}")
-    if study.lattice != "L12" and len(study.present_elements) > 1:
+    elif study.lattice != "L12" and len(study.present_elements) > 1:
         raise PylmpError(f"{study.source}: workflow 'phonon' needs an ordered crystal (one element, or L12): a random alloy has no "
                          "primitive cell to draw bands in; set one element in material.composition or use lattice L12")
     if not 0.001 <= s["displacement"] <= 0.05:
@@ -125,7 +133,8 @@ def longitudinal_transverse(ph: Phonopy, q) -> dict:
 
 def analyze(study, results) -> dict:
     names = sorted(k for k in results if k.startswith("disp/"))
-    a_values = [results[k]["lx_A"] / repeats(study) for k in names]  # cubic supercell of n conventional cells
+    # iso relaxation scales the whole cell: a from the volume per atom (built cube: = lx / n)
+    a_values = [structures.study_lattice_parameter(study, results[k]["vol_A3"] / results[k]["natoms"]) for k in names]
     if max(a_values) - min(a_values) > 1e-5:
         raise ValueError(f"the displacement tasks relaxed to different lattice parameters ({min(a_values):.6f}-{max(a_values):.6f} A)")
     a0 = float(np.mean(a_values))

@@ -23,6 +23,7 @@ from pylmp.errors import PylmpError
 from pylmp.launch import Task
 
 # sites_per_species 0 = auto: 1 where all sites of a species are equivalent (pure, ordered L12), 3 in a random alloy
+OWN_STRUCTURE = True  # material.structure (a user's crystal file or ASE Atoms) replaces the built lattice
 DEFAULTS = {"sites_per_species": 0, "realizations": 1, "dumps": True}
 MU_CELL_ATOMS = 32  # 2x2x2 fcc cubes: a perfect crystal needs no more, its periodic images are exact
 CONVENTION = "mu_X = energy per atom of pure fcc X relaxed to zero pressure with the same potential"
@@ -30,7 +31,7 @@ METHOD = "vacancy relaxed at the fixed box of the zero-pressure perfect cell (co
 
 
 def random_alloy(study) -> bool:
-    return study.lattice != "L12" and len(study.present_elements) > 1
+    return study.structure is None and study.lattice != "L12" and len(study.present_elements) > 1
 
 
 def check(study) -> None:
@@ -48,13 +49,17 @@ def check(study) -> None:
 
 
 def sites_per_species(study) -> int:
-    return study.settings["sites_per_species"] or (3 if random_alloy(study) else 1)
+    if study.settings["sites_per_species"]:
+        return study.settings["sites_per_species"]
+    if study.structure is not None:  # 1 where symmetry makes every site of a species equivalent
+        return 1 if max(structures.site_classes_per_species(study.structure).values()) == 1 else 3
+    return 3 if random_alloy(study) else 1
 
 
 def cell(study, k: int):
     """Realization k: the cell and the seed that placed its atoms and picks its vacancy sites."""
     seed = study.seed + k
-    return structures.crystal(study.lattice, study.composition, study.a, study.atoms, seed), seed
+    return structures.study_cell(study, seed=seed), seed
 
 
 def choose_sites(atoms, elements: list[str], n: int, seed: int) -> list[dict]:
@@ -85,7 +90,7 @@ def tasks(study, potential) -> list[Task]:
         defects = [{"k": s["k"], "title": f"remove atom {s['id']} ({s['species']})", "delete": [s["id"]], "retype": [], "add": [],
                     "dump": f"vacancy_{s['k']}_id{s['id']}.dump"} for s in sites]
         out.append(Task(f"vacancy/r{k}", "point_defects.lmp.j2", atoms, potential, study.elements,
-                        {"box_mode": structures.relax_mode(study.lattice, study.composition), "defects": defects, "dumps": study.settings["dumps"]}))
+                        {"box_mode": structures.study_relax_mode(study), "defects": defects, "dumps": study.settings["dumps"]}))
     return out + mu_tasks(study.present_elements, potential, study.elements)
 
 
