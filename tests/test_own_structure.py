@@ -155,3 +155,25 @@ def test_elastic_of_a_tilted_primitive_cell_supercell_equals_the_built_cube(tmp_
     for key in ("C11_GPa", "C12_GPa", "C44_GPa"):
         assert own[key] == pytest.approx(built[key], abs=0.3), key
     assert own["C11_GPa"] - own["C12_GPa"] > 50  # cubic axes: unrotated, C11 and C12 would mix with C44
+
+
+def test_tobermorite_workflow_relaxes_a_users_crystal_like_the_built_one(tmp_path):
+    """The built Hamid crystal written to extxyz and read back as material.structure: the same short CHGNet relaxation
+    gives the same cell and energy; the input cell becomes the reference the deviations are measured from."""
+    from pylmp import tobermorite
+
+    write(tmp_path / "hamid.extxyz", tobermorite.build("hamid1981", 1), format="extxyz")
+    settings = {"max_steps": 2, "cycle_steps": 1, "box_steps": 1}
+    comp = {"Ca": 12, "Si": 16, "O": 53.333333, "H": 18.666667}
+    built = pylmp.run({"workflow": "tobermorite", "material": {"composition": comp, "seed": 1}, "potentials": ["chgnet"],
+                       "settings": settings}, out=tmp_path / "built")["chgnet"]
+    own = pylmp.run({"workflow": "tobermorite", "material": {"structure": str(tmp_path / "hamid.extxyz")}, "potentials": ["chgnet"],
+                     "settings": settings}, out=tmp_path / "own")["chgnet"]
+    for key in ("a_A", "b_A", "c_A", "alpha_deg", "beta_deg", "gamma_deg", "V_A3"):
+        assert own[key] == pytest.approx(built[key], abs=1e-4), key
+    assert own["E_eV_per_atom"] == pytest.approx(built["E_eV_per_atom"], abs=1e-5)
+    assert own["reference_cell"] == "input structure" and built["reference_cell"] == "hamid1981_monoclinic"
+    # the built crystal's own cell vs Hamid's paper is ~0 by construction; the input cell here is that crystal
+    assert own["deviation_pct"]["a_A"] == pytest.approx(100 * (own["a_A"] / own["published"]["a_A"] - 1))
+    assert set(own["deviation_vs_pct"]) == {"hamid1981_monoclinic", "merlino2001_urals_mdo2"}
+    assert (tmp_path / "own" / "tobermorite.png").stat().st_size > 10_000

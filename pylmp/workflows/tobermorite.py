@@ -8,6 +8,9 @@ settings.stress_bar, or settings.max_steps minimizer iterations in all. results.
 with the source paper's cell, and the lengths, angles and V with the other paper's cell too (its composition
 differs, so not its density). Si-O and Ca-O g(r) and the O-Si-O / Si-O-Si bond angles (OVITO) of the built and of
 each relaxed crystal go to results.json and <task>/bonding_*.csv. Potentials without Ca, Si, O and H are refused.
+
+A tobermorite-like crystal of the user's (material.structure: a CIF of tobermorite 14 A, jennite, a C-S-H model;
+it must hold Ca, Si and O) is relaxed the same way; its own input cell takes the place of the source paper's.
 """
 from __future__ import annotations
 
@@ -30,7 +33,12 @@ COMPARED = ("a", "b", "c", "alpha", "beta", "gamma", "V", "density")
 REFERENCES = ("hamid1981_monoclinic", "merlino2001_urals_mdo2")
 
 
+OWN_STRUCTURE = True  # a C-S-H crystal of the user's in place of the built tobermorite
+
+
 def crystal(study) -> Atoms:
+    if study.structure is not None:
+        return study.structure.copy()
     return tobermorite.build(study.settings["source"], study.seed)
 
 
@@ -42,6 +50,12 @@ def check(study) -> None:
         raise PylmpError(f"{study.source}: settings.max_steps, cycle_steps and box_steps must be at least 1 and rdf_cutoff 2-10 A")
     if s["fmax_eV_A"] <= 0 or s["stress_bar"] <= 0:
         raise PylmpError(f"{study.source}: settings.fmax_eV_A and stress_bar (convergence targets) must be positive")
+    if study.structure is not None:
+        missing = [el for el in ("Ca", "Si", "O") if el not in study.present_elements]
+        if missing:
+            raise PylmpError(f"{study.source}: workflow 'tobermorite' analyses Si-O and Ca-O bonding; material.structure "
+                             f"holds no {', '.join(missing)}")
+        return
     built = tobermorite.describe(crystal(study))["composition"]
     total = sum(built.values())
     wanted = {el: pct for el, pct in study.composition.items() if pct > 0}
@@ -103,8 +117,12 @@ def analyze(study, results) -> dict:
     # LAMMPS's restricted triclinic box: a = (lx, 0, 0), b = (xy, ly, 0), c = (xz, yz, lz)
     cell = np.array([[r["lx_A"], 0, 0], [r["xy_A"], r["ly_A"], 0], [r["xz_A"], r["yz_A"], r["lz_A"]]])
     relaxed = cell_numbers(cell, mass)
-    own = tobermorite.SOURCES[s["source"]][1]
     papers = {name: cell_numbers(tobermorite.published(name).cell(), mass) for name in REFERENCES}
+    if study.structure is None:
+        own, source = tobermorite.SOURCES[s["source"]][1], tobermorite.published(tobermorite.SOURCES[s["source"]][1]).source
+    else:  # the user's input cell is the reference; the tobermorite papers stay beside it
+        own, source = "input structure", "material.structure (the input cell)"
+        papers[own] = cell_numbers(built.cell[:], mass)
     others = {name: {_key(q): float(100 * (relaxed[q] / paper[q] - 1)) for q in COMPARED if q != "density"}
               for name, paper in papers.items() if name != own}
     return {
@@ -117,7 +135,7 @@ def analyze(study, results) -> dict:
         "stress_bar": {c: r[f"{c}_bar"] for c in STRESS}, "steps": int(r["steps"]),
         "bonding": {"built": _bonding(study, folder / "built.extxyz", folder / "bonding_built.csv"),
                     "relaxed": _bonding(study, folder / "relaxed.dump", folder / "bonding_relaxed.csv")},
-        "source": tobermorite.published(own).source,
+        "reference_cell": own, "source": source,
     }
 
 
@@ -132,14 +150,16 @@ def rows(summary) -> list[dict]:
 
 
 def plot(summary, path) -> None:
-    """Left: a, b, c, alpha, beta, gamma, V per potential as % of the Hamid (1981) cell, the experimental cells as black markers;
+    """Left: a, b, c, alpha, beta, gamma, V per potential as % of the reference cell (the source paper's, or the user's input
+    cell), the experimental cells as black markers;
     hatched bars: relaxation not converged. Middle: Si-O and Ca-O g(r). Right: O-Si-O and Si-O-Si angles.
     Dashed black: the built (unrelaxed) crystal; colours: relaxed per potential."""
     fig, (ax_bar, ax_g, ax_ang) = plotting.figure(ncols=3)
     colors = plotting.colors(summary)
     labels = ["a", "b", "c", "alpha", "beta", "gamma", "V"]
-    hamid = cell_numbers(tobermorite.published(REFERENCES[0]).cell(), 1.0)
-    pct = lambda cell: [100 * (cell[q] / hamid[q] - 1) for q in labels]
+    first = next(iter(summary.values()))
+    ref = {q: first["published"][_key(q)] for q in labels}  # the source paper's cell, or the user's input cell
+    pct = lambda cell: [100 * (cell[q] / ref[q] - 1) for q in labels]
     width = 0.8 / len(summary)
     for k, (name, res) in enumerate(summary.items()):
         x = np.arange(len(labels)) + (k - (len(summary) - 1) / 2) * width
@@ -151,7 +171,7 @@ def plot(summary, path) -> None:
                     color="k", ls="none", label=name)
     ax_bar.set_xticks(np.arange(len(labels)), labels)
     ax_bar.axhline(0, color="k", lw=0.8)
-    ax_bar.set_ylabel("relative to Hamid (1981) (%)")
+    ax_bar.set_ylabel(f"relative to {first.get('reference_cell', REFERENCES[0])} (%)")
     ax_bar.set_title("Lattice parameters")
     built = next(iter(summary.values()))["bonding"]["built"]
     for res, color, style, label in [(built, "k", "--", "built")] + [(v["bonding"]["relaxed"], colors[n], "-", n) for n, v in summary.items()]:
