@@ -28,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--np", type=int, metavar="N", help="MPI ranks per task (mpirun lmp; under an mpirun task farm: ranks per group)")
         s.add_argument("--mode", choices=["inprocess", "lmp"], help="in-process LAMMPS (default) or an `lmp` subprocess per task")
         s.add_argument("--out", type=Path, metavar="DIR", help="output folder (default runs/<study name>)")
+        if name == "run":
+            s.add_argument("-j", "--jobs", type=int, metavar="N",
+                           help="tasks at a time, each its own process with one LAMMPS (default: the cores available / --np; 1: serial)")
         if name == "render":
             s.add_argument("--target", choices=["local", "cluster"], default="local",
                            help="cluster: each potential's pair style for a cluster LAMMPS build (Kokkos/GPU) + submit.slurm")
@@ -129,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                    else f"run one with: cd {folders[0]} && lmp -in in.lmp")
             print(f"wrote {len(folders)} task folders under {out}; {how}")
             return 0
-        summary = study.run(st, out)
+        summary = study.run(st, out, jobs=args.jobs)
         if summary is not None:  # None: a task-farm rank other than 0
             print(study.scalar_table(summary))
             print(f"\nresults: {out / 'results.json'}  table: {out / (st.workflow + '.csv')}  figure: {out / (st.workflow + '.png')}"

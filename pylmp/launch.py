@@ -1,25 +1,45 @@
-"""Running task folders: in-process LAMMPS, `lmp` subprocess, `mpirun -np N lmp`, or an mpi4py task farm.
+"""Running task folders: in-process LAMMPS, `lmp` subprocess, `mpirun -np N lmp`, on all local cores, or an
+mpi4py task farm.
 
 A task folder holds in.lmp + data.lmp; LAMMPS itself writes result.json as its last act, so a folder
 with a readable result.json (and unchanged inputs) is finished and is skipped when a study is rerun.
 The launcher knows nothing about what the tasks compute.
+
+Spreading tasks (every route runs the same in.lmp, so the numbers do not depend on the route):
+- `pylmp run -j N` (default: the cores this process may use, divided by --np): N worker processes from
+  concurrent.futures, each one LAMMPS at a time with OMP_NUM_THREADS=1. A worker is a whole Python process, so a
+  model that a process loads once (bridge calculators, the plugin's shared model) is loaded once per worker and
+  reused by all the tasks that worker runs. A worker that dies (a segfault in LAMMPS) takes no other task with it:
+  the tasks it may have held are rerun one at a time in a fresh worker, and only the one that kills it again fails.
+- `mpirun -np K python -m pylmp run ...`: groups of --np ranks, each one in-process LAMMPS on its own
+  sub-communicator; rank 0 hands out the next unfinished task to whichever group asks (a dispatcher thread, mpi4py
+  point-to-point), so a group that drew short tasks takes more of them.
+- Both start the costliest tasks first (`estimate_cost`: atoms x planned steps x a per-pair-style factor), so a
+  long task does not start last and leave the other workers idle.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import multiprocessing
 import os
+import shutil
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from ase import Atoms
 
 from pylmp import bridge, lammps_env, render, structures
+from pylmp.errors import PylmpError
 from pylmp.potentials import Potential
 
 MODES = ("inprocess", "lmp")
+STEP_FILE = ".step"  # the running LAMMPS's current step, rewritten every second by the process running it
 
 
 @dataclasses.dataclass
@@ -63,7 +83,7 @@ def write_task(task: Task, folder: Path) -> bool:
     if same_inputs and read_result(folder) is not None:
         return False
     (folder / "in.lmp").write_text(text)
-    for stale in ("result.json", "error.txt"):
+    for stale in ("result.json", "error.txt", STEP_FILE):
         (folder / stale).unlink(missing_ok=True)
     return True
 
@@ -84,6 +104,7 @@ def run_inprocess(folder: Path, comm=None, task: Task | None = None) -> None:
     except Exception:
         os.chdir(cwd)
         raise
+    watch = _StepWriter(lmp, folder) if comm is None or comm.rank == 0 else None
     try:
         if calc is None:
             lmp.file("in.lmp")
@@ -93,8 +114,38 @@ def run_inprocess(folder: Path, comm=None, task: Task | None = None) -> None:
         _abandon(lmp)
         raise RuntimeError(_lammps_error(str(exc))) from None
     finally:
+        if watch is not None:
+            watch.stop()
         os.chdir(cwd)
     lmp.close()
+
+
+class _StepWriter(threading.Thread):
+    """Writes the steps the running LAMMPS has done (over all its runs) to STEP_FILE once a second, for the progress display of whichever
+    process watches the study (this one, the -j parent, or the farm's rank 0). It reads `ntimestep` while the main
+    thread is inside LAMMPS (ctypes releases the GIL there): one integer read, nothing in LAMMPS changes.
+    log.lammps cannot serve: LAMMPS buffers it and a short MD run writes only ~20 thermo lines."""
+
+    def __init__(self, lmp, folder: Path):
+        super().__init__(daemon=True)
+        self.lmp, self.path, self.halt = lmp, folder / STEP_FILE, threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        done, last = 0, 0  # steps done over all runs: `reset_timestep 0` between runs sets ntimestep back
+        while not self.halt.wait(1.0):
+            try:
+                step = int(self.lmp.extract_global("ntimestep"))
+            except Exception:  # between runs (or during a box change) the value may be briefly unavailable
+                continue
+            done += step - last if step >= last else step  # after a reset: the new run's steps so far
+            last = step
+            self.path.write_text(f"{done}\n")
+
+    def stop(self) -> None:
+        self.halt.set()
+        self.join()
+        self.path.unlink(missing_ok=True)
 
 
 def _abandon(lmp) -> None:
@@ -120,14 +171,9 @@ def run_subprocess(folder: Path, np: int = 1) -> None:
         raise RuntimeError(_lammps_error(text))
 
 
-def _run_one(task: Task, folder: Path, mode: str, np: int, comm=None, leader: bool = True) -> Outcome:
+def _execute(task: Task, folder: Path, mode: str, np: int, comm=None, leader: bool = True) -> Outcome:
+    """Run one written task folder; a LAMMPS error becomes the outcome's error (and error.txt), never an exception."""
     start = time.perf_counter()
-    must_run = write_task(task, folder) if leader else None
-    if comm is not None:
-        must_run = comm.bcast(must_run, root=0)
-    if not must_run:
-        seconds = float((folder / "seconds.txt").read_text()) if (folder / "seconds.txt").exists() else 0.0
-        return Outcome(task.name, read_result(folder), skipped=True, seconds=seconds)
     try:
         if mode == "inprocess":
             run_inprocess(folder, comm, task)
@@ -146,27 +192,260 @@ def _run_one(task: Task, folder: Path, mode: str, np: int, comm=None, leader: bo
         return Outcome(task.name, error=str(exc), seconds=time.perf_counter() - start)
 
 
-def _report(i: int, n: int, outcome: Outcome, prefix: str = "") -> None:
-    state = "kept (done before)" if outcome.skipped else ("FAILED: " + outcome.error if outcome.error else f"done {outcome.seconds:.1f} s")
-    print(f"pylmp{prefix}: [{i:>{len(str(n))}}/{n}] {outcome.name}  {state}", file=sys.stderr, flush=True)
+def _kept(task: Task, folder: Path) -> Outcome:
+    seconds = float((folder / "seconds.txt").read_text()) if (folder / "seconds.txt").exists() else 0.0
+    return Outcome(task.name, read_result(folder), skipped=True, seconds=seconds)
 
 
-def run_tasks(tasks: list[Task], root: Path, mode: str = "inprocess", np: int = 1) -> dict[str, Outcome] | None:
-    """Run all tasks; returns their outcomes (on the farm's rank 0 only, None on the other ranks)."""
+# --- which task first -------------------------------------------------------------------------------------------
+# Rough cost of one atom-step relative to EAM, measured here to within a factor of a few (enough to order tasks:
+# SNAP ~100x EAM, the ML models through the plugin or an ASE bridge another 10-100x). Unknown styles get 10.
+PAIR_COST = {"eam": 1, "eam/alloy": 1, "eam/fs": 1, "meam": 5, "snap": 100, "mliap": 100}
+ML_COST = 3000
+MINIMIZE_STEPS = 100  # a typical minimization's iterations (its max_iter is a bound, not a count)
+
+
+def planned_steps(folder: Path) -> tuple[int, int]:
+    """(MD steps of all `run N` commands, number of `minimize` commands) of a folder's in.lmp."""
+    steps, minimizations = 0, 0
+    try:
+        text = (folder / "in.lmp").read_text()
+    except OSError:
+        return 0, 0
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) > 1 and words[0] == "run" and words[1].isdigit():
+            steps += int(words[1])
+        elif words and words[0] == "minimize":
+            minimizations += 1
+    return steps, minimizations
+
+
+def estimate_cost(task: Task, folder: Path) -> float:
+    """atoms x (MD steps + MINIMIZE_STEPS per minimization, at least 1) x the pair style's factor: a ranking,
+    not a prediction of seconds."""
+    steps, minimizations = planned_steps(folder)
+    pot = task.potential
+    style = pot.pair_style.split()[0] if pot.pair_style else ""
+    factor = ML_COST if pot.bridge or pot.kind != "classical" or style.startswith("pylmp/") else PAIR_COST.get(style, 10)
+    return len(task.atoms) * max(1, steps + MINIMIZE_STEPS * minimizations) * factor
+
+
+def largest_first(tasks: list[Task], root: Path) -> list[Task]:
+    costs = {t.name: estimate_cost(t, root / t.name) for t in tasks}
+    return sorted(tasks, key=lambda t: -costs[t.name])  # stable: equal costs keep the study's order
+
+
+def default_jobs(np: int = 1) -> int:
+    """The cores this process may use (its CPU affinity, which Slurm and taskset set), one task per --np of them."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores // max(1, np))
+
+
+# --- progress -------------------------------------------------------------------------------------------------
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def current_step(folder: Path) -> str:
+    """'step N/M' (N: steps done over all of the task's runs, M: the sum of its in.lmp's `run M` lines) or 'step N'
+    (minimizations only: N counts minimizer iterations) of a running task; '' before its first second."""
+    try:
+        step = int((folder / STEP_FILE).read_text())
+    except (OSError, ValueError):
+        return ""
+    total = planned_steps(folder)[0]
+    return f"step {min(step, total)}/{total}" if total else f"step {step}"  # minimizer iterations also count: cap
+
+
+class Progress:
+    """What a study's run shows on stderr. On a terminal: one line, redrawn in place, with done/total, failures,
+    elapsed time, ETA and the running task's LAMMPS step; failures are printed above it. Elsewhere (a pipe, a
+    log file, a batch job): one plain line per finished task, plus a line every `every` seconds per task that is
+    still running (its step), so a long job's log shows it is alive."""
+
+    def __init__(self, total: int, stream=None, every: float = 60.0):
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.total, self.every = total, every
+        self.done = self.failed = self.ran = 0
+        self.start = None  # first task started (kept tasks take no time)
+        self.running = {}  # name -> [folder, started, prefix, last line time]
+        self.lock = threading.RLock()
+        self.halt = threading.Event()
+        self.ticker = threading.Thread(target=self._tick, daemon=True)
+        self.ticker.start()
+
+    def started(self, name: str, folder: Path, prefix: str = "") -> None:
+        with self.lock:
+            now = time.monotonic()
+            self.start = self.start or now
+            self.running.setdefault(name, [folder, now, prefix, now])
+            self._draw()
+
+    def finished(self, outcome: Outcome, prefix: str = "") -> None:
+        with self.lock:
+            self.running.pop(outcome.name, None)
+            self.done += 1
+            self.failed += bool(outcome.error)
+            self.ran += not outcome.skipped
+            state = "kept (done before)" if outcome.skipped else (
+                "FAILED: " + outcome.error if outcome.error else f"done {outcome.seconds:.1f} s")
+            line = f"pylmp{prefix}: [{self.done:>{len(str(self.total))}}/{self.total}] {outcome.name}  {state}"
+            if not self.tty:
+                print(line, file=self.stream, flush=True)
+            elif outcome.error:
+                print("\r\x1b[K" + line, file=self.stream, flush=True)  # a failure stays visible above the bar
+            self._draw()
+
+    def _tick(self) -> None:
+        while not self.halt.wait(0.5):
+            with self.lock:
+                if self.tty:
+                    self._draw()
+                    continue
+                now = time.monotonic()
+                for name, entry in self.running.items():
+                    if now - entry[3] >= self.every:
+                        entry[3] = now
+                        step = current_step(entry[0])
+                        print(f"pylmp{entry[2]}: running {name}  {now - entry[1]:.0f} s{', ' + step if step else ''}",
+                              file=self.stream, flush=True)
+
+    def line(self) -> str:
+        now = time.monotonic()
+        elapsed = now - self.start if self.start else 0.0
+        left = self.total - self.done
+        eta = _clock(elapsed * left / self.ran) if self.ran and left else ("-" if left else "0:00")
+        text = f"pylmp: {self.done}/{self.total} done, {self.failed} failed, {_clock(elapsed)} elapsed, ETA {eta}"
+        if self.running:  # the longest-running task and its step: a single long MD run shows its progress
+            name, entry = min(self.running.items(), key=lambda kv: kv[1][1])
+            step = current_step(entry[0])
+            more = f" +{len(self.running) - 1}" if len(self.running) > 1 else ""
+            text += f" | {name}{' ' + step if step else ''}{more}"
+        return text
+
+    def _draw(self) -> None:
+        if self.tty:
+            width = shutil.get_terminal_size((100, 20)).columns - 1
+            print("\r" + self.line()[:width] + "\x1b[K", end="", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        self.halt.set()
+        self.ticker.join()
+        with self.lock:
+            if self.tty:
+                self._draw()
+                print(file=self.stream, flush=True)
+
+
+# --- routes ---------------------------------------------------------------------------------------------------
+def run_tasks(tasks: list[Task], root: Path, mode: str = "inprocess", np: int = 1,
+              jobs: int | None = None) -> dict[str, Outcome] | None:
+    """Run all tasks (costliest first); returns their outcomes in the tasks' order (on the farm's rank 0 only,
+    None on the other ranks). jobs: tasks at a time on this machine (default_jobs(np)); under mpirun: the farm."""
     if lammps_env.world_size() > 1:
         return _run_farm(tasks, root, np)
     if np > 1:
         mode = "lmp"  # domain decomposition of each task over np ranks, through mpirun
+    jobs = default_jobs(np) if jobs is None else jobs
+    if jobs < 1:
+        raise PylmpError(f"-j must be at least 1 (tasks at a time), got {jobs}")
+    progress = Progress(len(tasks))
     outcomes = {}
-    for i, task in enumerate(tasks, 1):
-        outcomes[task.name] = _run_one(task, root / task.name, mode, np)
-        _report(i, len(tasks), outcomes[task.name])
+    try:
+        pending = []
+        for task in tasks:  # every folder is written first: the kept ones are known before anything runs
+            if write_task(task, root / task.name):
+                pending.append(task)
+            else:
+                outcomes[task.name] = _kept(task, root / task.name)
+                progress.finished(outcomes[task.name])
+        pending = largest_first(pending, root)
+        if jobs == 1 or len(pending) < 2:
+            for task in pending:
+                progress.started(task.name, root / task.name)
+                outcomes[task.name] = _execute(task, root / task.name, mode, np)
+                progress.finished(outcomes[task.name])
+        else:
+            outcomes.update(_run_pool(pending, root, mode, np, min(jobs, len(pending)), progress))
+    finally:
+        progress.close()
+    return {task.name: outcomes[task.name] for task in tasks}
+
+
+def _worker_init() -> None:
+    # one thread per worker: N workers on N cores; torch (bridge models) reads it when it is first imported
+    for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[key] = "1"
+
+
+def _run_pool(pending: list[Task], root: Path, mode: str, np: int, jobs: int, progress: Progress) -> dict[str, Outcome]:
+    """pylmp run -j: a process pool; the tasks go in costliest first and each worker takes the next when free.
+    A dead worker breaks the pool (every unfinished future fails with BrokenProcessPool): the tasks that had
+    started are rerun alone, each in a fresh 1-worker pool, so only a task that kills its worker by itself fails;
+    the ones that had not started go round again in a new pool."""
+    outcomes, queue = {}, list(pending)
+    spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: no LAMMPS/torch state forked from this one
+    while queue:
+        suspects, rest = [], []
+        with ProcessPoolExecutor(jobs, mp_context=spawn, initializer=_worker_init) as pool:
+            futures = {pool.submit(_execute, t, root / t.name, mode, np): t for t in queue}
+            started = set()
+            while futures:
+                finished, _ = wait(futures, timeout=0.5, return_when=FIRST_COMPLETED)
+                for fut, task in futures.items():
+                    if fut.running() and task.name not in started:  # handed to a worker (give or take one queued)
+                        started.add(task.name)
+                        progress.started(task.name, root / task.name)
+                for fut in finished:
+                    task = futures.pop(fut)
+                    try:
+                        outcomes[task.name] = fut.result()
+                        progress.finished(outcomes[task.name])
+                    except BrokenProcessPool:
+                        (suspects if task.name in started else rest).append(task)
+        for task in suspects:
+            if len(suspects) == 1 and not rest and len(queue) == 1:
+                outcomes[task.name] = _died(task, root)  # it was alone: it is the one
+            else:
+                outcomes[task.name] = _alone(task, root, mode, np, spawn)
+            progress.finished(outcomes[task.name])
+        queue = rest
     return outcomes
 
 
+def _alone(task: Task, root: Path, mode: str, np: int, spawn) -> Outcome:
+    with ProcessPoolExecutor(1, mp_context=spawn, initializer=_worker_init) as pool:
+        try:
+            return pool.submit(_execute, task, root / task.name, mode, np).result()
+        except BrokenProcessPool:
+            return _died(task, root)
+
+
+def _died(task: Task, root: Path) -> Outcome:
+    folder = root / task.name
+    log = folder / "log.lammps"
+    last = (log.read_text(errors="replace").strip().splitlines() or [""])[-1] if log.exists() else ""
+    error = "the process running this task died (LAMMPS crashed)" + (f"; last line of log.lammps: {last}" if last else "")
+    (folder / "error.txt").write_text(error + "\n")
+    (folder / STEP_FILE).unlink(missing_ok=True)
+    return Outcome(task.name, error=error)
+
+
+TAG_ASK, TAG_TASK = 11, 12
+
+
 def _run_farm(tasks: list[Task], root: Path, np: int) -> dict[str, Outcome] | None:
-    """Started under `mpirun -np K python -m pylmp run ...`: groups of np ranks share out the tasks,
-    each group one in-process LAMMPS on its own sub-communicator."""
+    """Started under `mpirun -np K python -m pylmp run ...`: groups of np ranks, each one in-process LAMMPS on its
+    own sub-communicator. Rank 0 writes every folder, then a dispatcher thread on rank 0 hands the next unfinished
+    task (costliest first) to each group leader that asks, with the leader's previous outcome riding on the request;
+    rank 0's own group takes from the same queue directly. The dispatcher polls (Iprobe + a 5 ms sleep) rather
+    than blocking in recv, because MPICH's blocking receive spins and would take a core from rank 0's LAMMPS."""
     from mpi4py import MPI
 
     world = MPI.COMM_WORLD
@@ -175,16 +454,68 @@ def _run_farm(tasks: list[Task], root: Path, np: int) -> dict[str, Outcome] | No
     group = min(world.rank // np, groups - 1)
     comm = world.Split(color=group, key=world.rank)
     leader = comm.rank == 0
-    mine = {}
-    for i, task in enumerate(tasks):
-        if i % groups == group:
-            outcome = _run_one(task, root / task.name, "inprocess", np, comm=comm, leader=leader)
-            if leader:
-                mine[task.name] = outcome
-                _report(i + 1, len(tasks), outcome, prefix=f"[group {group}]")
-    comm.Free()
-    gathered = world.gather(mine, root=0)
+    index = {t.name: i for i, t in enumerate(tasks)}
     if world.rank != 0:
+        world.bcast(None, root=0)  # wait until rank 0 has written the folders
+        prev = None
+        while True:
+            i = None
+            if leader:
+                world.send(prev, dest=0, tag=TAG_ASK)
+                i = world.recv(source=0, tag=TAG_TASK)
+            i = comm.bcast(i, root=0)
+            if i < 0:
+                break
+            prev = _execute(tasks[i], root / tasks[i].name, "inprocess", np, comm=comm, leader=leader)
+        comm.Free()
         return None
-    merged = {k: v for part in gathered for k, v in part.items()}
-    return {task.name: merged[task.name] for task in tasks}
+
+    progress = Progress(len(tasks))
+    outcomes, queue, lock = {}, [], threading.Lock()
+    try:
+        for task in tasks:
+            if write_task(task, root / task.name):
+                queue.append(task)
+            else:
+                outcomes[task.name] = _kept(task, root / task.name)
+                progress.finished(outcomes[task.name])
+        queue = [index[t.name] for t in largest_first(queue, root)]
+        world.bcast(None, root=0)
+
+        def take(g: int) -> int:
+            with lock:
+                i = queue.pop(0) if queue else -1
+            if i >= 0:
+                progress.started(tasks[i].name, root / tasks[i].name, prefix=f"[group {g}]")
+            return i
+
+        def record(outcome: Outcome, g: int) -> None:
+            outcomes[outcome.name] = outcome
+            progress.finished(outcome, prefix=f"[group {g}]")
+
+        def dispatch() -> None:
+            status, active = MPI.Status(), groups - 1
+            while active:
+                if not world.Iprobe(source=MPI.ANY_SOURCE, tag=TAG_ASK, status=status):
+                    time.sleep(0.005)
+                    continue
+                g = status.Get_source() // np
+                prev = world.recv(source=status.Get_source(), tag=TAG_ASK)
+                if prev is not None:
+                    record(prev, g)
+                i = take(g)
+                world.send(i, dest=status.Get_source(), tag=TAG_TASK)
+                active -= i < 0
+
+        dispatcher = threading.Thread(target=dispatch, daemon=True)
+        dispatcher.start()
+        while True:
+            i = comm.bcast(take(0), root=0)
+            if i < 0:
+                break
+            record(_execute(tasks[i], root / tasks[i].name, "inprocess", np, comm=comm, leader=True), 0)
+        dispatcher.join()
+    finally:
+        progress.close()
+    comm.Free()
+    return {task.name: outcomes[task.name] for task in tasks}

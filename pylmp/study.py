@@ -32,14 +32,15 @@ def render_only(study: Study, out: Path) -> list[Path]:
     return folders
 
 
-def run(study: Study, out: Path) -> dict | None:
-    """Run (or resume) a study; returns results.json's content (None on the task farm's other ranks)."""
+def run(study: Study, out: Path, jobs: int | None = None) -> dict | None:
+    """Run (or resume) a study; returns results.json's content (None on the task farm's other ranks).
+    jobs: tasks at a time on this machine (pylmp.launch.default_jobs: the cores available; 1: serial)."""
     workflow = WORKFLOWS[study.workflow]
     tasks = build_tasks(study)
     if lammps_env.world_rank() == 0:
         print(f"pylmp: study '{study.name}' ({study.workflow}): {len(tasks)} tasks, {len(study.potentials)} potential(s) -> {out}",
               file=sys.stderr, flush=True)
-    outcomes = launch.run_tasks(tasks, out, study.mode, study.np)
+    outcomes = launch.run_tasks(tasks, out, study.mode, study.np, jobs=jobs)
     if outcomes is None:
         return None
     summary, failures = {}, []
