@@ -30,3 +30,6 @@ WORKFLOWS["properties"] = properties
 from pylmp.workflows import tobermorite  # noqa: E402  (tobermorite 11 A lattice parameters and bonding)
 
 WORKFLOWS["tobermorite"] = tobermorite
+from pylmp.workflows import misfit  # noqa: E402  (gamma/gamma' lattice misfit and coherent interface energies)
+
+WORKFLOWS["misfit"] = misfit

@@ -71,19 +71,22 @@ def task_name(t: float) -> str:
     return f"T{t:g}K"
 
 
-def tasks(study, potential) -> list[Task]:
-    s = study.settings
-    cell = structures.study_cell(study)
-    variables = {
+def variables(s: dict, seed: int, box_mode: str) -> dict:
+    """The template's variables but the temperature, from md settings s (also used by the misfit workflow's a(T))."""
+    return {
         "ensemble": s["ensemble"], "timestep": s["timestep"], "steps": s["steps"],
         "equilibration_steps": s["equilibration_steps"], "dump_every": s["dump_every"],
         "sample_every": math.gcd(s["steps"], 10), "thermo_every": max(1, (s["equilibration_steps"] + s["steps"]) // 20),
-        "rdf_cutoff": s["rdf_cutoff"], "rdf_bins": s["rdf_bins"], "seed": VELOCITY_SEED_BASE + study.seed,
-        "box_mode": structures.study_relax_mode(study),
-        "melt_K": s["melt_K"], "melt_steps": s["melt_steps"],
+        "rdf_cutoff": s["rdf_cutoff"], "rdf_bins": s["rdf_bins"], "seed": VELOCITY_SEED_BASE + seed,
+        "box_mode": box_mode, "melt_K": s["melt_K"], "melt_steps": s["melt_steps"],
     }
-    return [Task(task_name(t), TEMPLATE, cell, potential, study.elements, {**variables, "temperature": t})
-            for t in s["temperatures"]]
+
+
+def tasks(study, potential) -> list[Task]:
+    cell = structures.study_cell(study)
+    common = variables(study.settings, study.seed, structures.study_relax_mode(study))
+    return [Task(task_name(t), TEMPLATE, cell, potential, study.elements, {**common, "temperature": t})
+            for t in study.settings["temperatures"]]
 
 
 def task_folder(result: dict) -> Path:
