@@ -33,3 +33,6 @@ WORKFLOWS["tobermorite"] = tobermorite
 from pylmp.workflows import misfit  # noqa: E402  (gamma/gamma' lattice misfit and coherent interface energies)
 
 WORKFLOWS["misfit"] = misfit
+from pylmp.workflows import qha  # noqa: E402  (quasi-harmonic thermal expansion, B(T), Cp from phonons at several volumes)
+
+WORKFLOWS["qha"] = qha

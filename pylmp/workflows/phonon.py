@@ -13,6 +13,9 @@ cancel) goes to phonopy, which builds and symmetrizes the force constants, then 
 band path (ASE's special points of the primitive cell; fcc: Gamma-X-W-K-Gamma-L), the DOS on a q mesh,
 and for a monatomic fcc crystal the longitudinal/transverse frequencies at X and L, told apart by the
 eigenvectors (polarization along q: longitudinal). For pure Ni they stand next to neutron-scattering data.
+The harmonic thermodynamics on the same mesh: Helmholtz free energy F (zero-point energy included, static energy
+not), entropy S and C_v per atom from 0 to settings.t_max_K (phonopy, quantum oscillators); C_v tends to 3 k_B.
+The quasi-harmonic expansion (phonons at several volumes) is the qha workflow.
 """
 from __future__ import annotations
 
@@ -30,9 +33,11 @@ from pylmp.launch import Task
 
 # path "" = the lattice's default: fcc the classic neutron-scattering path, others ASE's standard path
 OWN_STRUCTURE = True  # a cubic material.structure (e.g. an ordered compound's CIF) in place of the built lattice
-DEFAULTS = {"displacement": 0.01, "mesh": 32, "points": 200, "path": ""}
+DEFAULTS = {"displacement": 0.01, "mesh": 32, "points": 200, "path": "", "t_max_K": 1500.0, "t_step_K": 10.0}
 FCC_PATH = "GXWKGL"
 PRIMITIVE = {"fcc": "F", "bcc": "I", "L12": "P"}  # centring of the conventional cell, for phonopy's primitive cell
+KJ_MOL_TO_EV = 1.0 / 96.48533212  # kJ/mol -> eV per formula unit
+GAS_CONSTANT = 8.314462618  # J/(K mol): J/K/mol -> k_B per formula unit
 MEASURED_NI = {  # inelastic neutron scattering, Ni single crystal at 296 K
     "source": "R. J. Birgeneau, J. Cordes, G. Dolling, A. D. B. Woods, Phys. Rev. 136, A1359 (1964); neutron scattering, 296 K",
     "nu_X_L_THz": 8.55, "nu_X_T_THz": 6.27, "nu_L_L_THz": 8.88, "nu_L_T_THz": 4.24,
@@ -80,7 +85,12 @@ def band_path(study, primitive_cell) -> tuple[str, object]:
 
 
 def check(study) -> None:
-    s = study.settings
+    check_crystal(study)
+    check_settings(study)
+
+
+def check_crystal(study) -> None:
+    """A cubic, ordered crystal (box/relax iso keeps it; phonopy needs a primitive cell), large enough (shared with qha)."""
     if study.structure is not None:
         if not structures.is_cubic(study.structure):
             raise PylmpError(f"{study.source}: workflow 'phonon' relaxes a cubic cell (box/relax iso), and material.structure is not cubic")
@@ -89,13 +99,19 @@ def check(study) -> None:
     elif study.lattice != "L12" and len(study.present_elements) > 1:
         raise PylmpError(f"{study.source}: workflow 'phonon' needs an ordered crystal (one element, or L12): a random alloy has no "
                          "primitive cell to draw bands in; set one element in material.composition or use lattice L12")
-    if not 0.001 <= s["displacement"] <= 0.05:
-        raise PylmpError(f"{study.source}: settings.displacement must be between 0.001 and 0.05 A (phonopy's default 0.01)")
-    if s["mesh"] < 4 or s["points"] < 20:
-        raise PylmpError(f"{study.source}: settings.mesh must be at least 4 (q points per axis for the DOS) and settings.points at least 20")
     if study.atoms < 32:
         raise PylmpError(f"{study.source}: material.atoms = {study.atoms} is too small for force constants (the supercell must "
                          "hold the potential's range); use 108 or more")
+
+
+def check_settings(study) -> None:
+    s = study.settings
+    if not 0.001 <= s["displacement"] <= 0.05:
+        raise PylmpError(f"{study.source}: settings.displacement must be between 0.001 and 0.05 A (phonopy's default 0.01)")
+    if s["t_max_K"] <= 0 or not 0 < s["t_step_K"] <= s["t_max_K"]:
+        raise PylmpError(f"{study.source}: settings.t_max_K must be positive and t_step_K between 0 and t_max_K (thermal properties)")
+    if s["mesh"] < 4 or s["points"] < 20:
+        raise PylmpError(f"{study.source}: settings.mesh must be at least 4 (q points per axis for the DOS) and settings.points at least 20")
     special = Cell(make_phonopy(study, study.a, n=1).primitive.cell).bandpath().special_points
     unknown = sorted(set(s["path"].replace(",", "")) - set(special))
     if unknown:
@@ -103,15 +119,38 @@ def check(study) -> None:
                          f"Brillouin zone; use letters of {''.join(special)} (G = Gamma, ',' for a jump), or \"\" for the default")
 
 
-def tasks(study, potential) -> list[Task]:
+def displacement_tasks(study, potential, a: float, prefix: str, relax: bool) -> list[Task]:
+    """One task per phonopy displacement of the supercell at lattice parameter a (relax: zero pressure first)."""
     symbols, positions, first_atoms = displacements(study)
-    supercell = unit_cell(study, study.a).repeat(repeats(study))
+    supercell = unit_cell(study, a).repeat(repeats(study))
     # phonopy's supercell order (atom-major) differs from ASE's repeat; the data file follows phonopy
     supercell.set_chemical_symbols(symbols)
-    supercell.set_positions(positions)
-    return [Task(f"disp/{k:03d}", "phonon.lmp.j2", supercell, potential, study.elements,
-                 {"atom_id": int(d["number"]) + 1, "displacement": [f"{x:.10g}" for x in d["displacement"]]})
+    supercell.set_positions(positions * (a / study.a))  # the displacement set is the same at any a (same symmetry)
+    return [Task(f"{prefix}disp/{k:03d}", "phonon.lmp.j2", supercell, potential, study.elements,
+                 {"atom_id": int(d["number"]) + 1, "displacement": [f"{x:.10g}" for x in d["displacement"]], "relax": relax})
             for k, d in enumerate(first_atoms, 1)]
+
+
+def tasks(study, potential) -> list[Task]:
+    return displacement_tasks(study, potential, study.a, "", relax=True)
+
+
+def force_constants(study, a: float, results: dict, names: list[str]) -> tuple[Phonopy, float]:
+    """phonopy at lattice parameter a with the force constants from the displacement tasks `names` (in order), and
+    the largest residual force of the perfect supercell."""
+    ph = make_phonopy(study, a)
+    first_atoms, residual = [], 0.0
+    for k, disp in zip(names, displacements(study)[2]):
+        folder = Path(results[k]["_folder"])
+        if int(results[k]["atom_id"]) != int(disp["number"]) + 1:
+            raise ValueError(f"task {k} displaced atom {results[k]['atom_id']}, phonopy expects {int(disp['number']) + 1}: rerun the study")
+        perfect = read_forces(folder / "forces_perfect.dump")
+        residual = max(residual, float(np.abs(perfect).max()))
+        first_atoms.append({**disp, "forces": read_forces(folder / "forces_displaced.dump") - perfect})
+    ph.dataset = {"natom": len(ph.supercell), "first_atoms": first_atoms}
+    ph.produce_force_constants()
+    ph.symmetrize_force_constants()
+    return ph, residual
 
 
 def read_forces(path: Path) -> np.ndarray:
@@ -138,18 +177,7 @@ def analyze(study, results) -> dict:
     if max(a_values) - min(a_values) > 1e-5:
         raise ValueError(f"the displacement tasks relaxed to different lattice parameters ({min(a_values):.6f}-{max(a_values):.6f} A)")
     a0 = float(np.mean(a_values))
-    ph = make_phonopy(study, a0)
-    first_atoms, residual = [], 0.0
-    for k, disp in zip(names, displacements(study)[2]):
-        folder = Path(results[k]["_folder"])
-        if int(results[k]["atom_id"]) != int(disp["number"]) + 1:
-            raise ValueError(f"task {k} displaced atom {results[k]['atom_id']}, phonopy expects {int(disp['number']) + 1}: rerun the study")
-        perfect = read_forces(folder / "forces_perfect.dump")
-        residual = max(residual, float(np.abs(perfect).max()))
-        first_atoms.append({**disp, "forces": read_forces(folder / "forces_displaced.dump") - perfect})
-    ph.dataset = {"natom": len(ph.supercell), "first_atoms": first_atoms}
-    ph.produce_force_constants()
-    ph.symmetrize_force_constants()
+    ph, residual = force_constants(study, a0, results, names)
 
     path, bp = band_path(study, ph.primitive.cell)
     ph.run_qpoints(bp.kpts)
@@ -157,6 +185,7 @@ def analyze(study, results) -> dict:
     x, ticks, labels = bp.get_linear_kpoint_axis()
     ph.run_mesh([study.settings["mesh"]] * 3, is_gamma_center=True)  # keeps the point-group symmetry
     ph.run_total_dos()
+    thermal = thermal_properties(ph, study.settings["t_max_K"], study.settings["t_step_K"])
     dos = ph.get_total_dos_dict()
     special = {p: sorted(float(f) for f in freqs) for p, freqs in zip(
         bp.special_points, _frequencies(ph, list(bp.special_points.values())))}
@@ -183,10 +212,29 @@ def analyze(study, results) -> dict:
         "special_points_THz": special,
         "band": {"path": path, "x": x.tolist(), "ticks": ticks.tolist(), "labels": list(labels),
                  "frequencies_THz": bands.T.tolist()},  # one list per branch
+        "thermal": thermal,
+        **{f"{q}_{t:g}K": value_at(thermal, q, t) for q in ("F_eV_per_atom", "S_kB_per_atom", "Cv_kB_per_atom")
+           for t in (300.0, 1000.0) if t <= thermal["T_K"][-1]},
         "dos": {"frequency_THz": dos["frequency_points"].tolist(), "states_per_THz": dos["total_dos"].tolist(),
                 "mesh": study.settings["mesh"]},
     })
     return out
+
+
+def thermal_properties(ph: Phonopy, t_max: float, t_step: float) -> dict:
+    """Harmonic F, S, Cv per atom on the DOS mesh (quantum oscillators; F holds the zero-point energy, not the static
+    lattice energy). phonopy gives them per mole of primitive cells in kJ/mol and J/K/mol."""
+    ph.run_thermal_properties(t_min=0.0, t_max=t_max, t_step=t_step)
+    tp = ph.get_thermal_properties_dict()
+    per_atom = 1.0 / len(ph.primitive)
+    return {"T_K": tp["temperatures"].tolist(),
+            "F_eV_per_atom": (tp["free_energy"] * KJ_MOL_TO_EV * per_atom).tolist(),
+            "S_kB_per_atom": (tp["entropy"] / GAS_CONSTANT * per_atom).tolist(),
+            "Cv_kB_per_atom": (tp["heat_capacity"] / GAS_CONSTANT * per_atom).tolist()}
+
+
+def value_at(thermal: dict, quantity: str, t: float) -> float:
+    return float(np.interp(t, thermal["T_K"], thermal[quantity]))
 
 
 def _frequencies(ph: Phonopy, qpoints) -> np.ndarray:
