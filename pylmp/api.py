@@ -31,10 +31,10 @@ def default_out(st: Study) -> Path:
 
 
 def run(study: str | Path | dict | Study, out: str | Path | None = None, potentials: list[str] | None = None,
-        np: int | None = None, mode: str | None = None) -> dict:
+        np: int | None = None, mode: str | None = None, jobs: int | None = None) -> dict | None:
     """Run (or resume) a study; returns results.json's content, one entry per potential (None on the other ranks of
-    an mpirun task farm). out defaults to runs/<study name>."""
+    an mpirun task farm). out defaults to runs/<study name>; jobs: tasks at a time (default the cores available)."""
     if isinstance(potentials, str):
         potentials = [potentials]
     st = load(study, potentials, np, mode)
-    return study_run.run(st, Path(out) if out is not None else default_out(st))
+    return study_run.run(st, Path(out) if out is not None else default_out(st), jobs=jobs)

@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pylmp import cluster, potentials, report, spec, study
+from pylmp import api, cluster, potentials, report, study
 from pylmp.errors import PylmpError
 
 
@@ -124,15 +124,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {len(folders)} task folders, tasks.txt and submit.slurm under {out}; "
                   f"edit the EDIT lines of submit.slurm, copy the folder to the cluster and `sbatch submit.slurm` there")
             return 0
-        st = spec.load(args.study, potential_override=args.potential, np=args.np, mode=args.mode)
-        out = args.out or Path("runs") / st.name
+        st = api.load(args.study, potentials=args.potential, np=args.np, mode=args.mode)
+        out = args.out or api.default_out(st)
         if args.command == "render":
             folders = study.render_only(st, out)
             how = ("bridge potentials run through `pylmp run` only" if any(potentials.get(n).bridge for n in st.potentials)
                    else f"run one with: cd {folders[0]} && lmp -in in.lmp")
             print(f"wrote {len(folders)} task folders under {out}; {how}")
             return 0
-        summary = study.run(st, out, jobs=args.jobs)
+        summary = api.run(st, out, jobs=args.jobs)
         if summary is not None:  # None: a task-farm rank other than 0
             print(study.scalar_table(summary))
             print(f"\nresults: {out / 'results.json'}  table: {out / (st.workflow + '.csv')}  figure: {out / (st.workflow + '.png')}"
