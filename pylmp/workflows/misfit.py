@@ -76,11 +76,11 @@ def check(study) -> None:
         raise PylmpError(f"{src}: settings.temperatures must be above 0 K, with steps >= 10 and equilibration_steps >= 0")
 
 
-def phase_cell(study, phase: str, atoms: int, seed_shift: int = 0) -> Atoms:
+def phase_cell(study, phase: str) -> Atoms:
     if phase == "gamma":
-        return structures.crystal("fcc", study.composition, study.a, atoms, study.seed + seed_shift)
+        return structures.crystal("fcc", study.composition, study.a, study.atoms, study.seed)
     major, minor = precipitate(study)
-    return structures.crystal("L12", {major: 75.0, minor: 25.0}, study.a, atoms)
+    return structures.crystal("L12", {major: 75.0, minor: 25.0}, study.a, study.atoms)
 
 
 def bilayer(study, plane: str, layers: int) -> Atoms:
@@ -106,8 +106,8 @@ def tasks(study, potential) -> list[Task]:
     s = study.settings
     out = []
     for phase in PHASES:
-        cell = phase_cell(study, phase, study.atoms)
-        mode = "iso" if phase == "gamma_prime" else structures.relax_mode("fcc", study.composition)
+        cell = phase_cell(study, phase)
+        mode = structures.relax_mode("L12" if phase == "gamma_prime" else "fcc", study.composition)
         out.append(Task(f"{phase}/relax", "relax.lmp.j2", cell, potential, study.elements, {"box_mode": mode}))
         common = md.variables(md_settings(s), study.seed, mode)
         out += [Task(f"{phase}/{md.task_name(t)}", md.TEMPLATE, cell, potential, study.elements, {**common, "temperature": t})
