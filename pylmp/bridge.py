@@ -44,10 +44,32 @@ def _sevennet(model: str):
     return SevenNetCalculator(model, device="cpu")
 
 
-def _fairchem(path: str):
-    from fairchem.core import FAIRChemCalculator, pretrained_mlip
+# fairchem's "default" settings on a CPU mean merged experts + torch.compile (minutes of compiling, and a reload
+# when the composition changes): plain eager float32 inference instead, the same for every cell of a study
+FAIRCHEM_SETTINGS = dict(merge_mole=False, compile=False, activation_checkpointing=False, tf32=False)
+FAIRCHEM_TASK = "omat"  # UMA's inorganic-materials head (OMat24, PBE/PBE+U)
 
-    return FAIRChemCalculator(pretrained_mlip.load_predict_unit(path, device="cpu"), task_name="omat")
+
+def fairchem_predict_unit(path: str):
+    """fairchem's own loader on a local checkpoint file (a path, never a model name: nothing is fetched)."""
+    from fairchem.core import pretrained_mlip
+    from fairchem.core.units.mlip_unit.api.inference import InferenceSettings
+
+    try:
+        return pretrained_mlip.load_predict_unit(path, inference_settings=InferenceSettings(**FAIRCHEM_SETTINGS), device="cpu")
+    except Exception as exc:  # a truncated download, an HTML page saved as .pt, another program's torch file
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"not a fairchem inference checkpoint ({why}); UMA's are the uma-*.pt files of "
+                         "huggingface.co/facebook/UMA") from None
+
+
+def _fairchem(path: str):
+    from fairchem.core import FAIRChemCalculator
+
+    unit = fairchem_predict_unit(path)
+    if FAIRCHEM_TASK not in unit.dataset_to_tasks:
+        raise ValueError(f"the checkpoint has no '{FAIRCHEM_TASK}' task (it has {', '.join(unit.dataset_to_tasks)}): not a UMA model for materials")
+    return FAIRChemCalculator(unit, task_name=FAIRCHEM_TASK)
 
 
 def _mace(path: str):

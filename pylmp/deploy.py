@@ -11,10 +11,13 @@ deployed file is moved aside to NAME.failed-check). Formats:
              for the plugin, the checkpoint itself for a bridge entry
   mace       MACE model (.model, e.g. MACE-MP) -> `mace_create_lammps_model --format libtorch` (float64) for the plugin,
              in MACE's own environment .venv-mace, where MACE's ASE calculator also gives the reference values
+  fairchem   fairchem inference checkpoint (.pt, e.g. UMA's uma-s-1p1.pt) -> the same file where the bridge entry reads
+             it, after fairchem's loader has read it; FAIRChemCalculator on the given file is the reference
 A converter returns the reference (frames -> energy, forces, stress of each) and the model's dtype.
 """
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import tempfile
 from pathlib import Path
@@ -80,7 +83,28 @@ def _mace(pot, source: Path, out: Path):
     return lambda frames: finetune_mace.reference_values(source, frames), "float64"
 
 
-CONVERTERS = {"nequip": _nequip, "sevennet": _sevennet, "mace": _mace}
+def _fairchem(pot, source: Path, out: Path):
+    if importlib.util.find_spec(bridge.ROUTES["fairchem"].module) is None:
+        raise PylmpError(f"model_format fairchem needs fairchem-core, which is not installed: {bridge.ROUTES['fairchem'].install}")
+    from fairchem.core import FAIRChemCalculator
+
+    if not pot.bridge:
+        raise PylmpError(f"{pot.source}: model_format fairchem runs through the ASE bridge; add `bridge: fairchem`")
+    try:  # loaded before anything is written, so that a wrong file never lands where the entry reads its model
+        unit = bridge.fairchem_predict_unit(str(source))
+    except ValueError as exc:
+        raise PylmpError(f"cannot load {source}: {exc}") from None
+    if bridge.FAIRCHEM_TASK not in unit.dataset_to_tasks:
+        raise PylmpError(f"cannot deploy {source} as '{pot.name}': its tasks are {', '.join(unit.dataset_to_tasks)}, "
+                         f"not '{bridge.FAIRCHEM_TASK}' (a UMA checkpoint has it); get one from {pot.weights}")
+    if source != out.resolve():
+        shutil.copyfile(source, out)
+    bridge.forget_calculators()
+    dtype = str(unit.inference_settings.base_precision_dtype).replace("torch.", "")
+    return ase_reference(FAIRChemCalculator(unit, task_name=bridge.FAIRCHEM_TASK)), dtype
+
+
+CONVERTERS = {"nequip": _nequip, "sevennet": _sevennet, "mace": _mace, "fairchem": _fairchem}
 
 
 def check_cells(pot) -> list:
