@@ -36,3 +36,6 @@ WORKFLOWS["misfit"] = misfit
 from pylmp.workflows import qha  # noqa: E402  (quasi-harmonic thermal expansion, B(T), Cp from phonons at several volumes)
 
 WORKFLOWS["qha"] = qha
+from pylmp.workflows import ordering  # noqa: E402  (chemical order vs T and Ni %: hybrid MC/MD or rigid-lattice swaps)
+
+WORKFLOWS["ordering"] = ordering
