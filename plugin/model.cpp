@@ -29,6 +29,15 @@ std::string first_line(const std::string &text)
 
 namespace {
 
+const char *SYMBOLS[] = {
+    "X",  "H",  "He", "Li", "Be", "B",  "C",  "N",  "O",  "F",  "Ne", "Na", "Mg", "Al", "Si", "P",  "S",
+    "Cl", "Ar", "K",  "Ca", "Sc", "Ti", "V",  "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zn", "Ga", "Ge", "As",
+    "Se", "Br", "Kr", "Rb", "Sr", "Y",  "Zr", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd", "Ag", "Cd", "In", "Sn",
+    "Sb", "Te", "I",  "Xe", "Cs", "Ba", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho",
+    "Er", "Tm", "Yb", "Lu", "Hf", "Ta", "W",  "Re", "Os", "Ir", "Pt", "Au", "Hg", "Tl", "Pb", "Bi", "Po",
+    "At", "Rn", "Fr", "Ra", "Ac", "Th", "Pa", "U",  "Np", "Pu", "Am", "Cm", "Bk", "Cf", "Es", "Fm", "Md",
+    "No", "Lr"};
+
 bool is_aoti_package(const std::string &path)
 {
   // zip entry names are stored in clear text; an AOTI package has a `data/aotinductor/` folder
@@ -61,6 +70,13 @@ std::unique_ptr<ModelRunner> open_aoti(const std::string &path, torch::Device de
 std::unique_ptr<ModelRunner> load_model(const std::string &path, torch::Device device);
 
 }    // namespace
+
+std::string element_symbol(int64_t z, const std::string &path)
+{
+  if (z < 1 || z >= (int64_t) (sizeof(SYMBOLS) / sizeof(SYMBOLS[0])))
+    throw ModelError("'" + path + "' lists atomic number " + std::to_string(z) + ", which is not an element");
+  return SYMBOLS[z];
+}
 
 std::vector<std::string> split_words(const std::string &text)
 {
@@ -105,9 +121,12 @@ std::unique_ptr<ModelRunner> load_model(const std::string &path, torch::Device d
   module.eval();
   std::unique_ptr<ModelRunner> runner = open_sevennet(module, extra, path, device);
   if (!runner) runner = open_mace(module, path, device);
+#ifdef PYLMP_WITH_METATOMIC
+  if (!runner) runner = open_metatomic(module, path, device);
+#endif
   if (!runner)
     throw ModelError("'" + path + "' is TorchScript but not a model this pair style knows (no SevenNet "
-                     "metadata, no MACE buffers); " + HOW_TO_MAKE);
+                     "metadata, no MACE buffers, no metatomic capabilities); " + HOW_TO_MAKE);
   runner->format = "TorchScript";
   return runner;
 }

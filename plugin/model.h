@@ -7,6 +7,7 @@
 //                       deployed TorchScript (`sevenn get_model`, the fallback)
 //   model_nequip.cpp    NequIP / Allegro AOTInductor packages (`nequip-compile --mode aotinductor`)
 //   model_mace.cpp      MACE TorchScript for LAMMPS (`mace_create_lammps_model --format libtorch`)
+//   model_metatomic.cpp metatomic AtomisticModel TorchScript (PET-MAD, `mtt export`); built where metatomic-torch is
 // open_model() (model.cpp) tells the family from the file itself.
 #ifndef PYLMP_TORCH_MODEL_H
 #define PYLMP_TORCH_MODEL_H
@@ -42,6 +43,8 @@ struct Graph {
   std::vector<double> pos;         // [nodes x 3] position of the node's atom (the first image reached)
   std::vector<int64_t> edge_index; // [2 x E] row 0 = centre node, row 1 = neighbour node
   std::vector<double> vec;         // [E x 3] x_neighbour - x_centre of the actual images
+  double cell[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};    // the LAMMPS box, rows a b c (models that need the cell)
+  bool pbc[3] = {true, true, true};
   int64_t num_nodes() const { return (int64_t) species.size(); }
   int64_t num_edges() const { return (int64_t) vec.size() / 3; }
   // CPU tensor views of the arrays above (from_blob does not copy; the graph outlives every model call)
@@ -96,6 +99,7 @@ using ExtraFiles = std::unordered_map<std::string, std::string>;    // TorchScri
 std::unique_ptr<ModelRunner> open_sevennet(torch::jit::Module &module, ExtraFiles &extra, const std::string &path,
                                            torch::Device device);
 std::unique_ptr<ModelRunner> open_mace(torch::jit::Module &module, const std::string &path, torch::Device device);
+std::unique_ptr<ModelRunner> open_metatomic(torch::jit::Module &module, const std::string &path, torch::Device device);
 using AotiLoader = torch::inductor::AOTIModelPackageLoader;
 using AotiMetadata = std::unordered_map<std::string, std::string>;
 std::unique_ptr<ModelRunner> open_sevennet_aoti(std::unique_ptr<AotiLoader> loader, AotiMetadata &meta,
@@ -103,6 +107,8 @@ std::unique_ptr<ModelRunner> open_sevennet_aoti(std::unique_ptr<AotiLoader> load
 std::unique_ptr<ModelRunner> open_nequip_aoti(std::unique_ptr<AotiLoader> loader, AotiMetadata &meta,
                                               const std::string &path, torch::Device device);
 std::vector<std::string> split_words(const std::string &text);
+// Chemical symbol of atomic number z; throws ModelError naming the model file otherwise.
+std::string element_symbol(int64_t z, const std::string &path);
 
 // How to make a model file of each kind, for error messages.
 extern const char *HOW_TO_MAKE;

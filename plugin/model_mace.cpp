@@ -11,15 +11,6 @@
 namespace pylmp_torch {
 namespace {
 
-const char *SYMBOLS[] = {
-    "X",  "H",  "He", "Li", "Be", "B",  "C",  "N",  "O",  "F",  "Ne", "Na", "Mg", "Al", "Si", "P",  "S",
-    "Cl", "Ar", "K",  "Ca", "Sc", "Ti", "V",  "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zn", "Ga", "Ge", "As",
-    "Se", "Br", "Kr", "Rb", "Sr", "Y",  "Zr", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd", "Ag", "Cd", "In", "Sn",
-    "Sb", "Te", "I",  "Xe", "Cs", "Ba", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho",
-    "Er", "Tm", "Yb", "Lu", "Hf", "Ta", "W",  "Re", "Os", "Ir", "Pt", "Au", "Hg", "Tl", "Pb", "Bi", "Po",
-    "At", "Rn", "Fr", "Ra", "Ac", "Th", "Pa", "U",  "Np", "Pu", "Am", "Cm", "Bk", "Cf", "Es", "Fm", "Md",
-    "No", "Lr"};
-
 class MaceRunner : public ModelRunner {
  public:
   torch::jit::Module module;
@@ -77,10 +68,7 @@ std::unique_ptr<ModelRunner> open_mace(torch::jit::Module &module, const std::st
   runner->device = device;
   torch::Tensor z = module.attr("atomic_numbers").toTensor().to(torch::kCPU, torch::kInt64).reshape({-1});
   for (int64_t k = 0; k < z.size(0); k++) {
-    const int64_t zk = z[k].item<int64_t>();
-    if (zk < 1 || zk >= (int64_t) (sizeof(SYMBOLS) / sizeof(SYMBOLS[0])))
-      throw ModelError("'" + path + "' lists atomic number " + std::to_string(zk) + ", which is not an element");
-    runner->elements.push_back(SYMBOLS[zk]);
+    runner->elements.push_back(element_symbol(z[k].item<int64_t>(), path));
   }
   runner->r_max = module.attr("r_max").toTensor().item<double>();
   runner->n_layers = (int) module.attr("num_interactions").toTensor().item<int64_t>();

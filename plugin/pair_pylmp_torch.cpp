@@ -7,6 +7,7 @@
 
 #include "atom.h"
 #include "comm.h"
+#include "domain.h"
 #include "error.h"
 #include "force.h"
 #include "memory.h"
@@ -19,6 +20,7 @@
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
 
@@ -277,6 +279,10 @@ void PairPylmpTorch::compute(int eflag, int vflag)
   if (nlocal == 0) return;    // nothing owned here: this rank adds no energy and no force
 
   graph.nlocal = nlocal;
+  const double *h = domain->h;    // xprd yprd zprd yz xz xy: cell rows a = (xprd,0,0), b = (xy,yprd,0), c = (xz,yz,zprd)
+  const double cell[9] = {h[0], 0.0, 0.0, h[5], h[1], 0.0, h[4], h[3], h[2]};
+  std::copy(cell, cell + 9, graph.cell);
+  graph.pbc[0] = domain->xperiodic; graph.pbc[1] = domain->yperiodic; graph.pbc[2] = domain->zperiodic;
   graph.species.clear(); graph.edge_index.clear(); graph.vec.clear();
   atom_i.clear(); atom_j.clear();
   if (model->graph_kind == GraphKind::PerLammpsAtom)

@@ -11,6 +11,8 @@ deployed file is moved aside to NAME.failed-check). Formats:
              for the plugin, the checkpoint itself for a bridge entry
   mace       MACE model (.model, e.g. MACE-MP) -> `mace_create_lammps_model --format libtorch` (float64) for the plugin,
              in MACE's own environment .venv-mace, where MACE's ASE calculator also gives the reference values
+  metatomic  exported metatomic model (.pt, e.g. PET-MAD's), copied as it is, or a metatrain checkpoint (.ckpt), exported
+             with `mtt export` in .venv-pet; metatomic's ASE calculator, in a fresh interpreter, is the reference
   fairchem   fairchem inference checkpoint (.pt, e.g. UMA's uma-s-1p1.pt) -> the same file where the bridge entry reads
              it, after fairchem's loader has read it; FAIRChemCalculator on the given file is the reference
 A converter returns the reference (frames -> energy, forces, stress of each) and the model's dtype.
@@ -104,7 +106,69 @@ def _fairchem(pot, source: Path, out: Path):
     return ase_reference(FAIRChemCalculator(unit, task_name=bridge.FAIRCHEM_TASK)), dtype
 
 
-CONVERTERS = {"nequip": _nequip, "sevennet": _sevennet, "mace": _mace, "fairchem": _fairchem}
+# metatomic's ASE calculator in its own interpreter: SevenNet loaded earlier in a process breaks the TorchScript of
+# metatensor-operations that the calculator compiles. Cells go in as LAMMPS holds them (a along x, b in the xy plane)
+# and the results are turned back, because PET learns rotational invariance rather than having it exactly.
+_METATOMIC_REFERENCE = """
+import sys, numpy as np
+from ase.io import read
+from metatomic_ase import MetatomicCalculator
+calc = MetatomicCalculator(sys.argv[1], device="cpu")
+rows = []
+for atoms in read(sys.argv[2], ":"):
+    cell, q = atoms.cell.standard_form()
+    atoms.positions = atoms.positions @ q.T
+    atoms.set_cell(cell)
+    atoms.calc = calc
+    s = atoms.get_stress(voigt=False)
+    rows.append(np.r_[atoms.get_potential_energy(), (atoms.get_forces() @ q).ravel(), (q.T @ s @ q)[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]])
+np.save(sys.argv[3], np.array(rows, dtype=object), allow_pickle=True)
+print(calc._model.capabilities().dtype)
+"""
+
+
+def metatomic_evaluate(model: Path, frames) -> tuple[list, str]:
+    """[(energy, forces, stress)] of each frame and the model's dtype, from metatomic's ASE calculator."""
+    import subprocess
+    import sys
+
+    from ase.io import write
+
+    with tempfile.TemporaryDirectory() as tmp:
+        write(Path(tmp) / "frames.extxyz", frames, format="extxyz")
+        proc = subprocess.run([sys.executable, "-c", _METATOMIC_REFERENCE, str(model), str(Path(tmp) / "frames.extxyz"),
+                               str(Path(tmp) / "ref.npy")], capture_output=True, text=True)
+        if proc.returncode != 0:
+            why = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise PylmpError(f"metatomic's ASE calculator cannot run {model} ({why}); a metatomic model is the .pt "
+                             "that `mtt export` writes")
+        rows = np.load(Path(tmp) / "ref.npy", allow_pickle=True)
+    values = [(float(r[0]), np.asarray(r[1:1 + 3 * len(a)], float).reshape(-1, 3), np.asarray(r[1 + 3 * len(a):], float))
+              for r, a in zip(rows, frames)]
+    return values, proc.stdout.strip().splitlines()[-1]
+
+
+def _metatomic(pot, source: Path, out: Path):
+    if importlib.util.find_spec("metatomic_ase") is None:
+        raise PylmpError("model_format metatomic needs metatomic-torch and metatomic-ase: pip install metatomic-torch metatomic-ase")
+    if source.suffix == ".ckpt":  # a metatrain checkpoint (PET-MAD's download): exported where metatrain lives
+        import subprocess
+
+        from pylmp import finetune_pet
+
+        proc = subprocess.run([str(finetune_pet.exe("mtt")), "export", str(source), "-o", str(out)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise PylmpError(f"mtt export {source} failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
+        _, dtype = metatomic_evaluate(out, [check_cells(pot)[0][1]])
+    else:  # evaluated before it is copied: a wrong file never lands where the entry reads its model
+        _, dtype = metatomic_evaluate(source, [check_cells(pot)[0][1]])
+        if source != out.resolve():
+            shutil.copyfile(source, out)
+    bridge.forget_calculators()
+    return lambda frames: metatomic_evaluate(out, frames)[0], dtype
+
+
+CONVERTERS = {"nequip": _nequip, "sevennet": _sevennet, "mace": _mace, "metatomic": _metatomic, "fairchem": _fairchem}
 
 
 def check_cells(pot) -> list:
