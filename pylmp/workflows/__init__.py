@@ -39,3 +39,6 @@ WORKFLOWS["qha"] = qha
 from pylmp.workflows import ordering  # noqa: E402  (chemical order vs T and Ni %: hybrid MC/MD or rigid-lattice swaps)
 
 WORKFLOWS["ordering"] = ordering
+from pylmp.workflows import gb_segregation_mc  # noqa: E402  (solute segregation to a boundary at temperature, hybrid MC/MD)
+
+WORKFLOWS["gb_segregation_mc"] = gb_segregation_mc

@@ -56,12 +56,17 @@ def check(study) -> None:
         raise PylmpError(f"{src}: workflow 'ordering' needs an fcc Ni-X binary, e.g. lattice: fcc, composition: {{Ni: 75, Al: 25}}")
     if not s["ni_percent"] or any(not 0 < p < 100 for p in s["ni_percent"]) or len(set(s["ni_percent"])) != len(s["ni_percent"]):
         raise PylmpError(f"{src}: settings.ni_percent must list distinct Ni at.% strictly between 0 and 100, e.g. [73, 75, 77]")
+    if s["start"] not in ("ordered", "random"):
+        raise PylmpError(f"{src}: settings.start must be ordered (L1_2 occupation) or random (solid solution), got {s['start']!r}")
+    check_sampling(s, src)
+
+
+def check_sampling(s: dict, src) -> None:
+    """The temperature list and the MC/MD run lengths (shared with gb_segregation_mc)."""
     temps = s["temperatures"]
     if not temps or min(temps) <= 0 or len(set(temps)) != len(temps):
         raise PylmpError(f"{src}: settings.temperatures must list distinct temperatures above 0 K, e.g. [600, 1200, 1800]")
-    if s["start"] not in ("ordered", "random"):
-        raise PylmpError(f"{src}: settings.start must be ordered (L1_2 occupation) or random (solid solution), got {s['start']!r}")
-    if s["md"] and not 0 < s["timestep"] <= 0.01:
+    if s.get("md", True) and not 0 < s["timestep"] <= 0.01:
         raise PylmpError(f"{src}: settings.timestep must be between 0 and 0.01 ps (metal units; 0.002 for Ni-Al)")
     if s["swap_every"] < 1 or s["swaps_per_atom"] <= 0 or s["blocks"] < 2 or s["equilibration_steps"] < 0:
         raise PylmpError(f"{src}: settings.swap_every must be >= 1, swaps_per_atom > 0, blocks >= 2, equilibration_steps >= 0")
@@ -103,23 +108,28 @@ def pair_names(study) -> list[str]:
     return [f"Ni_{solute(study)}"]
 
 
+def variables(s: dict, natoms: int, tmap: list[str], pair_list: list[str], seed: int) -> dict:
+    """The template's variables but the temperature (also used by the gb_segregation_mc workflow)."""
+    pairs = [{"name": name, "types": [tmap.index(el) + 1 for el in name.split("_")]} for name in pair_list]
+    round_every = s["swap_every"] if s["md"] else 1
+    return {
+        "md": s["md"], "timestep": s["timestep"], "equilibration_steps": s["equilibration_steps"], "steps": s["steps"],
+        "round_every": round_every, "swaps_per_round": max(1, round(s["swaps_per_atom"] * natoms)),
+        "dump_every": s["dump_every"], "sample_every": round_every if s["steps"] % round_every == 0 else 1,
+        "thermo_every": max(1, (s["equilibration_steps"] + s["steps"]) // 20), "box_mode": "aniso",
+        "seed": VELOCITY_SEED_BASE + seed, "swap_seed": SWAP_SEED_BASE + seed, "pairs": pairs,
+        "result_keys": [f"{k}_{p['name']}" for p in pairs for k in ("attempts", "accepted")],
+    }
+
+
 def tasks(study, potential) -> list[Task]:
     s = study.settings
-    tmap = study.elements
-    pairs = [{"name": name, "types": [tmap.index(el) + 1 for el in name.split("_")]} for name in pair_names(study)]
     out = []
     for ni in s["ni_percent"]:
         cell = start_cell(study, ni)
-        round_every = s["swap_every"] if s["md"] else 1
-        common = {
-            "md": s["md"], "timestep": s["timestep"], "equilibration_steps": s["equilibration_steps"], "steps": s["steps"],
-            "round_every": round_every, "swaps_per_round": max(1, round(s["swaps_per_atom"] * len(cell))),
-            "dump_every": s["dump_every"], "sample_every": round_every if s["steps"] % round_every == 0 else 1,
-            "thermo_every": max(1, (s["equilibration_steps"] + s["steps"]) // 20), "box_mode": "aniso",
-            "seed": VELOCITY_SEED_BASE + study.seed, "swap_seed": SWAP_SEED_BASE + study.seed, "pairs": pairs,
-            "result_keys": [f"{k}_{p['name']}" for p in pairs for k in ("attempts", "accepted")],
-        }
-        out += [Task(task_name(ni, t), TEMPLATE, cell, potential, tmap, {**common, "temperature": t}) for t in s["temperatures"]]
+        common = variables(s, len(cell), study.elements, pair_names(study), study.seed)
+        out += [Task(task_name(ni, t), TEMPLATE, cell, potential, study.elements, {**common, "temperature": t})
+                for t in s["temperatures"]]
     return out
 
 
