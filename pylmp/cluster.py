@@ -64,9 +64,13 @@ def render_cluster(study_file, potential_override=None, np: int | None = None, o
     for task in tasks:
         task.potential = by_name[task.potential.name]
         launch.write_task(task, out / task.name)
+        if task.partitions > 1:  # submit.slurm runs it as `lmp -partition PxN` (one partition per neb replica)
+            (out / task.name / "partitions").write_text(f"{task.partitions}\n")
         folders.append(out / task.name)
+    # every array element gets the same ranks: enough for the widest multi-replica task, split evenly among its partitions
+    ranks = max(gpus, st.np, 1) * max(t.partitions for t in tasks)
     (out / "tasks.txt").write_text("".join(f"{t.name}\n" for t in tasks))
-    script = render.render("slurm.sh.j2", study=st, potentials=pots, ntasks=max(gpus, st.np, 1), gpus=gpus, time=time,
+    script = render.render("slurm.sh.j2", study=st, potentials=pots, ntasks=ranks, gpus=gpus, time=time,
                            ntask_folders=len(tasks), args={p.name: lmp_args(p, gpus) for p in pots},
                            files=sorted({f for p in pots for f in p.files}))
     (out / "submit.slurm").write_text(script)

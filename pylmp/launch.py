@@ -14,6 +14,9 @@ Spreading tasks (every route runs the same in.lmp, so the numbers do not depend 
 - `mpirun -np K python -m pylmp run ...`: groups of --np ranks, each one in-process LAMMPS on its own
   sub-communicator; rank 0 hands out the next unfinished task to whichever group asks (a dispatcher thread, mpi4py
   point-to-point), so a group that drew short tasks takes more of them.
+- A task with `partitions` P > 1 (one LAMMPS partition per replica, e.g. the neb workflow) always runs as its own
+  `mpirun -np P*n lmp -partition Pxn -in in.lmp` in its folder, on every route: n = --np when P*n fits the cores,
+  else what fits (at least 1; more replicas than cores oversubscribe). Under the farm, a group's leader starts it.
 - Both start the costliest tasks first (`estimate_cost`: atoms x planned steps x a per-pair-style factor), so a
   long task does not start last and leave the other workers idle.
 """
@@ -52,6 +55,7 @@ class Task:
     potential: Potential
     type_elements: list[str]
     variables: dict = dataclasses.field(default_factory=dict)
+    partitions: int = 1  # LAMMPS partitions (one per replica of a multi-replica command such as neb); > 1 runs through mpirun
 
 
 @dataclasses.dataclass
@@ -159,23 +163,38 @@ def _abandon(lmp) -> None:
     lmp.opened = 0  # close() and __del__ then skip lammps_close()
 
 
-def run_subprocess(folder: Path, np: int = 1) -> None:
-    """Run `lmp -in in.lmp` in the folder, under `mpirun -np N` when np > 1."""
+def replica_ranks(partitions: int, np: int) -> int:
+    """Ranks per partition of a multi-replica task: --np when partitions x np fit in the cores this process may use,
+    else as many as fit (at least 1: more replicas than cores oversubscribe, which MPICH runs correctly, only slower)."""
+    return np if partitions * np <= default_jobs() else max(1, default_jobs() // partitions)
+
+
+def run_subprocess(folder: Path, np: int = 1, partitions: int = 1) -> None:
+    """Run `lmp -in in.lmp` in the folder, under `mpirun -np N` when np > 1; with P partitions (P replicas of neb)
+    `mpirun -np P*np lmp -partition Pxnp`."""
     cmd = [lammps_env.lmp_executable(), "-in", "in.lmp", "-nocite", "-screen", "none"]
+    if partitions > 1:
+        cmd += ["-partition", f"{partitions}x{np}"]
+        np *= partitions
     if np > 1:
         cmd = [lammps_env.mpirun_executable(), "-np", str(np)] + cmd
     proc = subprocess.run(cmd, cwd=folder, env=lammps_env.subprocess_env(), capture_output=True, text=True)
     if proc.returncode != 0 or read_result(folder) is None:
-        log = folder / "log.lammps"
-        text = (log.read_text(errors="replace") if log.exists() else "") + proc.stdout + proc.stderr
+        # log.lammps, and with partitions each replica's log.lammps.N, where that replica's ERROR line lands
+        logs = sorted(folder.glob("log.lammps*"))
+        text = "".join(log.read_text(errors="replace") for log in logs) + proc.stdout + proc.stderr
         raise RuntimeError(_lammps_error(text))
 
 
 def _execute(task: Task, folder: Path, mode: str, np: int, comm=None, leader: bool = True) -> Outcome:
     """Run one written task folder; a LAMMPS error becomes the outcome's error (and error.txt), never an exception."""
     start = time.perf_counter()
+    if task.partitions > 1 and not leader:
+        return Outcome(task.name)  # a farm group's leader alone starts the multi-partition mpirun
     try:
-        if mode == "inprocess":
+        if task.partitions > 1:  # its own mpirun: partitions need a world of their own, whatever the route
+            run_subprocess(folder, replica_ranks(task.partitions, np), task.partitions)
+        elif mode == "inprocess":
             run_inprocess(folder, comm, task)
         else:
             run_subprocess(folder, np)
@@ -228,7 +247,7 @@ def estimate_cost(task: Task, folder: Path) -> float:
     pot = task.potential
     style = pot.pair_style.split()[0] if pot.pair_style else ""
     factor = ML_COST if pot.bridge or pot.kind != "classical" or style.startswith("pylmp/") else PAIR_COST.get(style, 10)
-    return len(task.atoms) * max(1, steps + MINIMIZE_STEPS * minimizations) * factor
+    return len(task.atoms) * max(1, steps + MINIMIZE_STEPS * minimizations) * factor * task.partitions
 
 
 def largest_first(tasks: list[Task], root: Path) -> list[Task]:
@@ -348,6 +367,7 @@ def run_tasks(tasks: list[Task], root: Path, mode: str = "inprocess", np: int = 
               jobs: int | None = None) -> dict[str, Outcome] | None:
     """Run all tasks (costliest first); returns their outcomes in the tasks' order (on the farm's rank 0 only,
     None on the other ranks). jobs: tasks at a time on this machine (default_jobs(np)); under mpirun: the farm."""
+    root = root.resolve()  # an in-process task chdirs to its folder; the step file and the progress display must not move
     if lammps_env.world_size() > 1:
         return _run_farm(tasks, root, np)
     if np > 1:

@@ -133,7 +133,8 @@ def test_terminal_gets_one_redrawn_line_with_the_md_step(tmp_path):
     """stderr on a terminal: \\r-redrawn done/total, failed, elapsed, ETA and the running MD's 'step N/M'."""
     (tmp_path / "md.yaml").write_text(MD.replace("STEPS", "20000"))
     leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "pylmp", "run", str(tmp_path / "md.yaml"), "--out", str(tmp_path / "o")],
+    out = os.path.relpath(tmp_path / "o", REPO)  # relative: the step file must still land in the task folder
+    proc = subprocess.Popen([sys.executable, "-m", "pylmp", "run", str(tmp_path / "md.yaml"), "--out", out],
                             cwd=REPO, env=lammps_env.subprocess_env(), stdout=subprocess.PIPE, stderr=follower)
     os.close(follower)
     seen = b""
@@ -156,3 +157,4 @@ def test_terminal_gets_one_redrawn_line_with_the_md_step(tmp_path):
     steps = [int(m) for m in re.findall(r"step (\d+)/20500", text)]  # equilibration + production
     assert len(set(steps)) >= 2 and max(steps) > min(steps), text  # the step moved while the line was redrawn
     assert "[1/1]" not in text  # no per-task log lines on a terminal
+    assert "Traceback" not in text

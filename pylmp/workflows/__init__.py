@@ -42,3 +42,6 @@ WORKFLOWS["ordering"] = ordering
 from pylmp.workflows import gb_segregation_mc  # noqa: E402  (solute segregation to a boundary at temperature, hybrid MC/MD)
 
 WORKFLOWS["gb_segregation_mc"] = gb_segregation_mc
+from pylmp.workflows import neb  # noqa: E402  (vacancy migration barriers by climbing-image NEB, five-frequency jumps)
+
+WORKFLOWS["neb"] = neb
