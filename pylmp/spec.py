@@ -140,6 +140,8 @@ def from_dict(raw: dict, path: Path = Path("<study dict>"), potential_override: 
     mat = _check_keys(top["material"], MATERIAL, "material", path)
     if mat["structure"] is not None:
         if not getattr(WORKFLOWS[workflow], "OWN_STRUCTURE", False):
+            if getattr(WORKFLOWS[workflow], "NO_STRUCTURE", None):  # the workflow's own word on where structures go
+                raise PylmpError(f"{path}: {WORKFLOWS[workflow].NO_STRUCTURE}")
             takes = ", ".join(n for n, w in WORKFLOWS.items() if getattr(w, "OWN_STRUCTURE", False))
             raise PylmpError(f"{path}: workflow '{workflow}' builds its own cells from material.lattice and composition; "
                              f"material.structure works with {takes}")

@@ -177,3 +177,33 @@ def test_tobermorite_workflow_relaxes_a_users_crystal_like_the_built_one(tmp_pat
     assert own["deviation_pct"]["a_A"] == pytest.approx(100 * (own["a_A"] / own["published"]["a_A"] - 1))
     assert set(own["deviation_vs_pct"]) == {"hamid1981_monoclinic", "merlino2001_urals_mdo2"}
     assert (tmp_path / "own" / "tobermorite.png").stat().st_size > 10_000
+
+
+def test_point_defects_of_an_l12_cif_equal_the_built_l12_study(tmp_path):
+    """Vacancies and antisites on the inequivalent sites of a CIF (spglib classes) vs the built L1_2 sublattices:
+    the same 108-atom cell, so the same energies under every chemical-potential convention."""
+    write(tmp_path / "ni3al.cif", ni3al(), format="cif")
+    study = {"workflow": "point_defects", "potentials": ["NiAlH_jea"], "settings": {"dumps": False}}
+    own = pylmp.run({**study, "material": {"structure": str(tmp_path / "ni3al.cif"), "atoms": 108}}, out=tmp_path / "own")["NiAlH_jea"]
+    built = pylmp.run({**study, "material": {"lattice": "L12", "composition": {"Ni": 75, "Al": 25}, "a": 3.57, "atoms": 108}},
+                      out=tmp_path / "built")["NiAlH_jea"]
+    names = ["vacancy_Ni", "vacancy_Al", "antisite_Al_Ni", "antisite_Ni_Al"]
+    assert [d["defect"] for d in own["defects"]] == [d["defect"] for d in built["defects"]] == names
+    for key in [f"E_f_{n}{lim}_eV" for n in names for lim in ("", "_Ni_rich", "_Al_rich")] + ["E_antisite_pair_eV"]:
+        assert own[key] == pytest.approx(built[key], abs=1e-6), key
+    assert own["a0_A"] == pytest.approx(built["a0_A"], abs=1e-6) and own["natoms"] == 108
+    assert 1.0 < own["E_f_vacancy_Ni_eV"] < own["E_f_vacancy_Al_eV"]  # measured about 1.6 and 3.4 eV
+
+
+@pytest.mark.parametrize("text, message", [
+    ("workflow: point_defects\nmaterial: {structure: ni3al.cif, atoms: 108}\npotentials: [NiAlH_jea]\n"
+     "settings: {defects: [vacancy, dumbbell_100]}\n", "interstitials (dumbbell_100) are built on the fcc lattice only"),
+    ("workflow: accuracy\nmaterial: {structure: ni3al.cif}\npotentials: [NiAlH_jea]\n",
+     "workflow 'accuracy' evaluates the frames of settings.dataset; put your structures there (any file ASE reads)"),
+])
+def test_structure_where_a_workflow_cannot_use_it_says_why_in_one_line(tmp_path, run_cli, text, message):
+    write(tmp_path / "ni3al.cif", ni3al(), format="cif")
+    path = tmp_path / "study.yaml"
+    path.write_text(text)
+    code, _, err = run_cli("run", path, "--out", tmp_path / "out")
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1 and message in err, err

@@ -5,6 +5,7 @@ A workflow module provides
     check(study)                     workflow-specific validation (raise PylmpError)
     tasks(study, potential)          list of launch.Task, names relative to the potential's folder
     OWN_STRUCTURE = True             (optional) material.structure may replace the built lattice (structures.study_cell)
+    NO_STRUCTURE = "..."             (optional) the one-line error for material.structure where OWN_STRUCTURE is not set
     analyze(study, results)          {task name: result.json + "_folder"} -> numbers for results.json (units in the keys)
     rows(summary)                    the CSV rows, from results.json alone
     plot(summary, path)              the PNG, from results.json alone (so it can be redrawn later)

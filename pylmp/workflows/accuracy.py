@@ -23,6 +23,8 @@ from pylmp.analysis import plotting
 from pylmp.errors import PylmpError
 from pylmp.launch import Task
 
+NO_STRUCTURE = ("workflow 'accuracy' evaluates the frames of settings.dataset; put your structures there (any file ASE reads) "
+                "and drop material.structure")
 DEFAULTS = {"dataset": "", "energy_reference": "fit", "config_types": []}  # [] = every frame
 REFERENCES = ("fit", "none")
 BAR_TO_GPA = 1e-4

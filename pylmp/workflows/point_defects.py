@@ -12,6 +12,10 @@ template and chemical-potential tasks this reuses). Defects sit at the lattice s
                    E_bind = E(S + V far) - E(S + V 1nn)            > 0: the pair attracts
                and a second route from isolated defects, E(S) + E(V) - E(S + V 1nn) - E_perfect.
   L1_2 A3B     vacancy on each sublattice; antisites A_B (A on a B site) and B_A.
+  own crystal  material.structure (any file ASE reads): the defects any crystal has, on each symmetry-inequivalent
+               site of each species (spglib): a vacancy, and every other species present put on it (antisites);
+               the same code as L1_2, whose sublattices are just two classes of sites. Interstitial geometries
+               are fcc ones, so they stay with the built fcc lattice.
 
 Formation energy, with n_X the number of X atoms added (negative: removed):
     E_f = E_defect - E_perfect - sum_X n_X mu_X
@@ -23,6 +27,7 @@ A-rich (mu_A = fcc A, mu_B = E(A3B)/f.u. - 3 mu_A) and B-rich (mu_B = fcc B, mu_
 from __future__ import annotations
 
 import numpy as np
+from ase.formula import Formula
 
 from pylmp import potentials, structures
 from pylmp.analysis import plotting
@@ -30,6 +35,7 @@ from pylmp.errors import PylmpError
 from pylmp.launch import Task
 from pylmp.workflows import vacancy
 
+OWN_STRUCTURE = True  # material.structure: vacancies and antisites on its inequivalent sites (no interstitials)
 DEFAULTS = {"defects": [], "solutes": [], "dumps": True}
 FCC_DEFECTS = ("vacancy", "dumbbell_100", "dumbbell_110", "dumbbell_111", "octahedral", "tetrahedral")
 L12_DEFECTS = ("vacancy", "antisite")
@@ -40,7 +46,12 @@ CONVENTION = ("E_f = E_defect - E_perfect - sum_X n_X mu_X (n_X: X atoms added);
 
 
 def kinds(study) -> list[str]:
-    return study.settings["defects"] or list(L12_DEFECTS if study.lattice == "L12" else FCC_DEFECTS)
+    return study.settings["defects"] or list(L12_DEFECTS if compound(study) else FCC_DEFECTS)
+
+
+def compound(study) -> bool:
+    """Ordered L1_2 or a user's crystal: defects on classes of symmetry-equivalent sites (no interstitials)."""
+    return study.lattice == "L12" or study.structure is not None
 
 
 def check(study) -> None:
@@ -48,16 +59,23 @@ def check(study) -> None:
     present = study.present_elements
     for key in ("defects", "solutes"):  # a single name is a list of one
         s[key] = [str(v) for v in (s[key] if isinstance(s[key], list) else [s[key]])]
-    if study.lattice not in ("fcc", "L12") or (study.lattice == "fcc" and len(present) > 1):
+    own = study.structure is not None
+    if own:
+        asked = [d for d in s["defects"] if d in INTERSTITIALS]
+        if asked:
+            raise PylmpError(f"{src}: settings.defects: interstitials ({', '.join(asked)}) are built on the fcc lattice only, not in a material.structure; "
+                             f"choose from {', '.join(L12_DEFECTS)}, or use material: {{lattice: fcc, composition: ...}}")
+    elif study.lattice not in ("fcc", "L12") or (study.lattice == "fcc" and len(present) > 1):
         raise PylmpError(f"{src}: workflow point_defects takes a pure fcc metal or an ordered L12 crystal; for random "
                          "alloys use workflow: vacancy (per-species statistics over sites)")
-    allowed = L12_DEFECTS if study.lattice == "L12" else FCC_DEFECTS
+    allowed = L12_DEFECTS if compound(study) else FCC_DEFECTS
     for name in s["defects"]:
         if name not in allowed:
             raise PylmpError(f"{src}: settings.defects: unknown defect '{name}' for lattice {study.lattice}; choose from {', '.join(allowed)}")
     if s["solutes"]:
-        if study.lattice != "fcc":
-            raise PylmpError(f"{src}: settings.solutes (solute-vacancy binding) needs a pure fcc host; remove it for L12")
+        if compound(study):
+            raise PylmpError(f"{src}: settings.solutes (solute-vacancy binding) needs a pure fcc host; remove it for "
+                             f"{'material.structure' if own else 'L12'}")
         for el in s["solutes"]:
             if el in present:
                 raise PylmpError(f"{src}: settings.solutes: {el} is the host; list other elements, e.g. [Al]")
@@ -72,10 +90,11 @@ def type_elements(study) -> list[str]:
     return study.elements + [el for el in study.settings["solutes"] if el not in study.elements]
 
 
-def _site_nearest_centre(atoms, species: str | None = None) -> int:
-    d = np.linalg.norm(atoms.positions - atoms.cell.lengths() / 2, axis=1)
+def _site_nearest_centre(atoms, species=None) -> int:
+    """Index of the atom nearest the box centre, among those where the boolean mask `species` is true."""
+    d = np.linalg.norm(atoms.positions - atoms.cell.sum(axis=0) / 2, axis=1)  # the centre of a tilted box too
     if species is not None:
-        d[np.array(atoms.get_chemical_symbols()) != species] = np.inf
+        d[~species] = np.inf
     return int(np.argmin(d))
 
 
@@ -95,16 +114,23 @@ def defect_list(study, atoms) -> list[dict]:
                     "add": [{"type": tmap.index(el) + 1, "f": _fractions(atoms, r)} for el, r in insert],
                     "dump": f"{name}.dump", "delta": delta or {}})
 
-    if study.lattice == "L12":
-        major, minor = sorted(study.present_elements, key=lambda el: -study.composition[el])
+    if compound(study):
+        species = sorted(study.present_elements, key=lambda el: -study.composition[el])  # L1_2: majority first
+        symbols = np.array(atoms.get_chemical_symbols())
+        data = structures._symmetry(atoms)
+        classes = data.equivalent_atoms if data is not None else np.arange(len(atoms))
         for kind in kinds(study):
-            for host, other in ((major, minor), (minor, major)):
-                i = _site_nearest_centre(atoms, host)
-                if kind == "vacancy":
-                    add(f"vacancy_{host}", f"{host} vacancy (atom {i + 1} removed)", delete=[i], delta={host: -1})
-                else:  # `other` on a `host` site
-                    add(f"antisite_{other}_{host}", f"{other} on the {host} sublattice (atom {i + 1})", retype=[(i, other)],
-                        delta={other: 1, host: -1})
+            for host in species:
+                sites = list(dict.fromkeys(classes[symbols == host]))
+                for j, c in enumerate(sites, 1):
+                    i = _site_nearest_centre(atoms, (symbols == host) & (classes == c))
+                    site = f"_site{j}" if len(sites) > 1 else ""  # L1_2: one class per sublattice, plain names
+                    if kind == "vacancy":
+                        add(f"vacancy_{host}{site}", f"{host} vacancy (atom {i + 1} removed)", delete=[i], delta={host: -1})
+                        continue
+                    for other in (el for el in species if el != host):  # `other` on a `host` site
+                        add(f"antisite_{other}_{host}{site}", f"{other} on the {host} sublattice (atom {i + 1})",
+                            retype=[(i, other)], delta={other: 1, host: -1})
         return out
 
     host = study.present_elements[0]
@@ -135,8 +161,8 @@ def defect_list(study, atoms) -> list[dict]:
 
 
 def tasks(study, potential) -> list[Task]:
-    atoms = structures.crystal(study.lattice, study.composition, study.a, study.atoms, study.seed)
-    variables = {"box_mode": "iso", "defects": defect_list(study, atoms), "dumps": study.settings["dumps"]}
+    atoms = structures.study_cell(study)
+    variables = {"box_mode": structures.study_relax_mode(study), "defects": defect_list(study, atoms), "dumps": study.settings["dumps"]}
     elements = study.present_elements + [el for el in study.settings["solutes"] if el not in study.present_elements]
     return [Task("defects", "point_defects.lmp.j2", atoms, potential, type_elements(study), variables)] + \
         vacancy.mu_tasks(elements, potential, type_elements(study))
@@ -144,7 +170,7 @@ def tasks(study, potential) -> list[Task]:
 
 def analyze(study, results) -> dict:
     res = results["defects"]
-    atoms = structures.crystal(study.lattice, study.composition, study.a, study.atoms, study.seed)
+    atoms = structures.study_cell(study)
     defects = defect_list(study, atoms)
     mu = vacancy.chemical_potentials(results, list(dict.fromkeys(el for d in defects for el in d["delta"])))
     e0 = res["E_perfect_eV"]
@@ -166,21 +192,22 @@ def analyze(study, results) -> dict:
         out[f"E_bind_{el}_vacancy_1nn_eV"] = by[f"{el}_vacancy_far"]["dE_raw_eV"] - pair
         out[f"E_bind_{el}_vacancy_1nn_isolated_eV"] = by[f"solute_{el}"]["dE_raw_eV"] + by["vacancy"]["dE_raw_eV"] - pair
     convention = {"convention": CONVENTION, **{f"mu_{el}_eV": v for el, v in mu.items()}}
-    if study.lattice == "L12":
+    if compound(study) and len(study.present_elements) == 2:
         major, minor = sorted(study.present_elements, key=lambda el: -study.composition[el])
-        e_fu = e0 / res["natoms"] * 4  # energy of one A3B formula unit
-        limits = {f"{major}_rich": {major: mu[major], minor: e_fu - 3 * mu[major]},
-                  f"{minor}_rich": {minor: mu[minor], major: (e_fu - mu[minor]) / 3}}
+        n = {el: atoms.get_chemical_symbols().count(el) for el in (major, minor)}  # n_A mu_A + n_B mu_B = E_perfect
+        limits = {f"{major}_rich": {major: mu[major], minor: (e0 - n[major] * mu[major]) / n[minor]},
+                  f"{minor}_rich": {minor: mu[minor], major: (e0 - n[minor] * mu[minor]) / n[major]}}
+        formula = str(Formula.from_dict(n).reduce()[0])
         for limit, m in limits.items():
             for row in table:
                 row[f"E_f_{limit}_eV"] = row["dE_raw_eV"] - sum(n * m[el] for el, n in row["atoms_added"].items())
                 out[f"E_f_{row['defect']}_{limit}_eV"] = row[f"E_f_{limit}_eV"]
         convention["compound_limits"] = {k: {f"mu_{el}_eV": v for el, v in m.items()} for k, m in limits.items()}
-        convention["compound_limits_note"] = (f"{major}-rich / {minor}-rich edges of {major}3{minor} stability: one mu from its fcc "
-                                              f"element, the other from 3 mu_{major} + mu_{minor} = E({major}3{minor}) per formula unit")
-        if "antisite" in kinds(study):  # exchanging an A and a B atom keeps the composition: no mu at all
+        convention["compound_limits_note"] = (f"{major}-rich / {minor}-rich edges of {formula} stability: one mu from its fcc "
+                                              f"element, the other from the compound's energy per formula unit")
+        if f"antisite_{major}_{minor}" in by and f"antisite_{minor}_{major}" in by:  # exchanging an A and a B atom keeps the composition: no mu at all
             out["E_antisite_pair_eV"] = by[f"antisite_{major}_{minor}"]["dE_raw_eV"] + by[f"antisite_{minor}_{major}"]["dE_raw_eV"]
-    out.update({"natoms": int(res["natoms"]), "a0_A": res["lx_A"] / round(res["lx_A"] / study.a),
+    out.update({"natoms": int(res["natoms"]), "a0_A": structures.study_lattice_parameter(study, res["vol_A3"] / res["natoms"]),
                 "chemical_potential": convention,
                 "method": "each defect relaxed at the fixed box of the zero-pressure perfect cell (constant volume)",
                 "defects": table})
@@ -195,7 +222,7 @@ def rows(summary) -> list[dict]:
 
 def _label(name: str) -> str:
     parts = name.split("_")
-    return f"{parts[1]} on {parts[2]} site" if parts[0] == "antisite" else name.replace("_", " ")
+    return f"{parts[1]} on {' '.join(parts[2:])} site" if parts[0] == "antisite" else name.replace("_", " ")
 
 
 def plot(summary, path) -> None:
