@@ -4,7 +4,8 @@ run/make_pet_standin.py: metatrain's PET, 4.5 A cutoff, 2 message-passing layers
 The stand-in is deployed with the user's command onto a copy of the pet-mad entry (tmp_path/registry/), then compared,
 independently of deploy's own check, with metatomic's ASE calculator run in a fresh interpreter (float64: 1e-8
 eV/atom); 1 vs 2 MPI ranks (ghost shell: the 9 A interaction range + one cutoff); and one study with SevenNet-0
-and the PET in one process, which through the ASE bridge failed (SevenNet breaks metatensor-operations' TorchScript).
+and the PET in one process, which through the ASE bridge failed (SevenNet breaks metatensor-operations' TorchScript);
+and an eos study through `pylmp run` against ASE's Birch-Murnaghan fit of the calculator's E(a).
 """
 from __future__ import annotations
 
@@ -84,6 +85,33 @@ def test_sevennet_and_pet_in_one_study(entry, tmp_path):
     res = json.loads((tmp_path / "run" / "results.json").read_text())
     assert set(res) >= {"sevennet-0", "pet-mad"}
     assert 3.3 < res["sevennet-0"]["a0_A"] < 3.7 and res["pet-mad"]["E0_eV_per_atom"] < 0, res
+
+
+def test_eos_study_equals_ase_eos_fit(entry, tmp_path):
+    """`pylmp run` eos on the deployed PET vs the same lattice scan in metatomic's ASE calculator + ASE's fit."""
+    from ase.eos import EquationOfState
+    from metatomic.torch.ase_calculator import MetatomicCalculator
+
+    a, points, strain = 3.52, 7, 0.03  # the stand-in learnt EAM's E(a): minimum near 3.52 A, smooth over 3.3-3.8 A
+    study = tmp_path / "eos.yaml"
+    study.write_text(f"workflow: eos\nmaterial: {{lattice: fcc, composition: {{Ni: 100}}, a: {a}, atoms: 4}}\n"
+                     f"potentials: [{entry}]\nsettings: {{points: {points}, strain: {strain}}}\n")
+    assert main(["run", str(study), "--out", str(tmp_path / "run"), "-j", "1"]) == 0
+    res = json.loads((tmp_path / "run" / "results.json").read_text())["pet-mad"]
+    calc = MetatomicCalculator(str(STANDIN))
+    volumes, energies = [], []
+    for ai in a * np.linspace(1 - strain, 1 + strain, points):  # the same scan as the eos workflow's
+        atoms = bulk("Ni", "fcc", a=ai, cubic=True)
+        atoms.calc = calc
+        volumes.append(atoms.get_volume() / 4)
+        energies.append(atoms.get_potential_energy() / 4)
+    v0, _, _ = EquationOfState(volumes, energies, eos="birchmurnaghan").fit()
+    a0 = (4 * v0) ** (1 / 3)
+    print(f"PET stand-in fcc Ni: a0 {res['a0_A']:.5f} A (pylmp run), {a0:.5f} A (ASE), relaxed {res['a0_relaxed_A']:.5f} A, "
+          f"B {res['B_GPa']:.0f} GPa")
+    assert abs(a0 - res["a0_A"]) < 1e-3, (a0, res["a0_A"])
+    assert 3.45 < a0 < 3.6  # a real minimum inside the scan, not at its edge
+    assert res["a0_relaxed_A"] == pytest.approx(res["a0_A"], abs=5e-3)  # E(V) fit and box/relax agree: E(a) is smooth
 
 
 def test_a_file_that_is_no_metatomic_model_is_refused(tmp_path, capsys):
