@@ -74,3 +74,30 @@ def mpirun_single_point(potential, atoms, elements, folder, np_, pair_style_args
     log = (folder / f"log.{np_}").read_text()
     row = log.split("c_vir[6]")[1].split("\n")[1].split()
     return float(row[1]), np.array(row[2:8], float), np.loadtxt(folder / f"forces.{np_}", skiprows=9)[:, 1:], log
+
+
+def eos_study_and_ase_fit(entry, calc, tmp_path, a: float, points: int, strain: float) -> tuple[dict, float]:
+    """An eos study of 4-atom fcc Ni through `pylmp run` on the entry, and the independent reference: the same
+    lattice scan evaluated by the model's own ASE calculator and fitted by ase.eos (Birch-Murnaghan).
+    Returns (the entry's results.json block, the ASE a0 in A)."""
+    import json
+
+    from ase.build import bulk
+    from ase.eos import EquationOfState
+
+    from pylmp import potentials
+    from pylmp.cli import main
+
+    study = tmp_path / "eos.yaml"
+    study.write_text(f"workflow: eos\nmaterial: {{lattice: fcc, composition: {{Ni: 100}}, a: {a}, atoms: 4}}\n"
+                     f"potentials: [{entry}]\nsettings: {{points: {points}, strain: {strain}}}\n")
+    assert main(["run", str(study), "--out", str(tmp_path / "run"), "-j", "1"]) == 0
+    res = json.loads((tmp_path / "run" / "results.json").read_text())[potentials.get(str(entry)).name]
+    volumes, energies = [], []
+    for ai in a * np.linspace(1 - strain, 1 + strain, points):  # the eos workflow's scan
+        atoms = bulk("Ni", "fcc", a=ai, cubic=True)
+        atoms.calc = calc
+        volumes.append(atoms.get_volume() / 4)
+        energies.append(atoms.get_potential_energy() / 4)
+    v0, _, _ = EquationOfState(volumes, energies, eos="birchmurnaghan").fit()
+    return res, (4 * v0) ** (1 / 3)

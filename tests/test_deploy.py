@@ -15,7 +15,7 @@ import shutil
 import numpy as np
 import pytest
 from ase.build import bulk
-from plugin_helpers import mpirun_single_point, single_point
+from plugin_helpers import eos_study_and_ase_fit, mpirun_single_point, single_point
 
 from pylmp import deploy, finetune_mace, finetune_nequip, paths, plugin, potentials
 from pylmp.cli import main
@@ -81,21 +81,9 @@ def test_deployed_entry_two_mpi_ranks_equal_one(deployed, tmp_path):
 
 def test_eos_study_with_deployed_model_equals_ase_eos_fit(deployed, tmp_path):
     """`pylmp run` of an eos study on the deployed entry vs the same lattice scan and Birch-Murnaghan fit in ASE."""
-    from ase.eos import EquationOfState
-
-    study = tmp_path / "eos.yaml"
-    study.write_text("workflow: eos\nmaterial: {lattice: fcc, composition: {Ni: 100}, a: 3.38, atoms: 4}\n"
-                     f"potentials: [{deployed}]\nsettings: {{points: 7, strain: 0.04}}\n")
-    assert main(["run", str(study), "--out", str(tmp_path / "run")]) == 0
-    a0 = json.loads((tmp_path / "run" / "results.json").read_text())["allegro-fm"]["a0_A"]
-    volumes, energies = [], []
-    for a in 3.38 * np.linspace(0.96, 1.04, 7):  # the stand-in (under-trained on EMT) has a0 ~3.37 A
-        atoms = bulk("Ni", "fcc", a=a, cubic=True)
-        atoms.calc = finetune_nequip.calculator(STANDIN)
-        volumes.append(atoms.get_volume() / 4)
-        energies.append(atoms.get_potential_energy() / 4)
-    v0, _, _ = EquationOfState(volumes, energies, eos="birchmurnaghan").fit()
-    assert abs((4 * v0) ** (1 / 3) - a0) < 1e-3, ((4 * v0) ** (1 / 3), a0)
+    # the stand-in (under-trained on EMT) has a0 ~3.37 A
+    res, a0 = eos_study_and_ase_fit(deployed, finetune_nequip.calculator(STANDIN), tmp_path, 3.38, 7, 0.04)
+    assert abs(a0 - res["a0_A"]) < 1e-3, (a0, res["a0_A"])
 
 
 def test_deploy_sevennet_checkpoint_as_torchscript(tmp_path, capsys):

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
-from plugin_helpers import mpirun_single_point
+from plugin_helpers import eos_study_and_ase_fit, mpirun_single_point
 from pylmp import deploy, paths, plugin
 from pylmp.cli import main
 from pylmp.single_point import single_point
@@ -89,24 +89,10 @@ def test_sevennet_and_pet_in_one_study(entry, tmp_path):
 
 def test_eos_study_equals_ase_eos_fit(entry, tmp_path):
     """`pylmp run` eos on the deployed PET vs the same lattice scan in metatomic's ASE calculator + ASE's fit."""
-    from ase.eos import EquationOfState
     from metatomic.torch.ase_calculator import MetatomicCalculator
 
-    a, points, strain = 3.52, 7, 0.03  # the stand-in learnt EAM's E(a): minimum near 3.52 A, smooth over 3.3-3.8 A
-    study = tmp_path / "eos.yaml"
-    study.write_text(f"workflow: eos\nmaterial: {{lattice: fcc, composition: {{Ni: 100}}, a: {a}, atoms: 4}}\n"
-                     f"potentials: [{entry}]\nsettings: {{points: {points}, strain: {strain}}}\n")
-    assert main(["run", str(study), "--out", str(tmp_path / "run"), "-j", "1"]) == 0
-    res = json.loads((tmp_path / "run" / "results.json").read_text())["pet-mad"]
-    calc = MetatomicCalculator(str(STANDIN))
-    volumes, energies = [], []
-    for ai in a * np.linspace(1 - strain, 1 + strain, points):  # the same scan as the eos workflow's
-        atoms = bulk("Ni", "fcc", a=ai, cubic=True)
-        atoms.calc = calc
-        volumes.append(atoms.get_volume() / 4)
-        energies.append(atoms.get_potential_energy() / 4)
-    v0, _, _ = EquationOfState(volumes, energies, eos="birchmurnaghan").fit()
-    a0 = (4 * v0) ** (1 / 3)
+    # the stand-in learnt EAM's E(a): minimum near 3.52 A, smooth over 3.3-3.8 A
+    res, a0 = eos_study_and_ase_fit(entry, MetatomicCalculator(str(STANDIN)), tmp_path, 3.52, 7, 0.03)
     print(f"PET stand-in fcc Ni: a0 {res['a0_A']:.5f} A (pylmp run), {a0:.5f} A (ASE), relaxed {res['a0_relaxed_A']:.5f} A, "
           f"B {res['B_GPa']:.0f} GPa")
     assert abs(a0 - res["a0_A"]) < 1e-3, (a0, res["a0_A"])

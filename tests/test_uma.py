@@ -10,12 +10,13 @@ with the same calculator.
 """
 from __future__ import annotations
 
-import json
 import shutil
 
 import numpy as np
 import pytest
 from ase.build import bulk
+
+from plugin_helpers import eos_study_and_ase_fit
 
 from pylmp import paths, plugin
 from pylmp.cli import main
@@ -78,22 +79,8 @@ def test_lammps_single_point_equals_fairchem_calculator(deployed, tmp_path):
 
 def test_eos_study_equals_ase_eos_fit(deployed, tmp_path):
     """`pylmp run` of an eos study on the deployed entry vs the same lattice scan and Birch-Murnaghan fit in ASE."""
-    from ase.eos import EquationOfState
-
-    study = tmp_path / "eos.yaml"
-    study.write_text("workflow: eos\nmaterial: {lattice: fcc, composition: {Ni: 100}, a: 3.55, atoms: 4}\n"
-                     f"potentials: [{deployed}]\nsettings: {{points: 7, strain: 0.04}}\n")
-    assert main(["run", str(study), "--out", str(tmp_path / "run")]) == 0
-    res = json.loads((tmp_path / "run" / "results.json").read_text())["uma"]
-    calc = fairchem_calculator()
-    volumes, energies = [], []
-    for a in 3.55 * np.linspace(0.96, 1.04, 7):  # the stand-in's fcc Ni minimum is near 3.55 A
-        atoms = bulk("Ni", "fcc", a=a, cubic=True)
-        atoms.calc = calc
-        volumes.append(atoms.get_volume() / 4)
-        energies.append(atoms.get_potential_energy() / 4)
-    v0, _, _ = EquationOfState(volumes, energies, eos="birchmurnaghan").fit()
-    a0 = (4 * v0) ** (1 / 3)
+    # the stand-in's fcc Ni minimum is near 3.55 A
+    res, a0 = eos_study_and_ase_fit(deployed, fairchem_calculator(), tmp_path, 3.55, 7, 0.04)
     print(f"uma stand-in fcc Ni: a0 {res['a0_A']:.5f} A (pylmp run), {a0:.5f} A (ASE), relaxed {res['a0_relaxed_A']:.5f} A")
     assert abs(a0 - res["a0_A"]) < 1e-3, (a0, res["a0_A"])
     assert 3.45 < a0 < 3.65  # inside the scan, not at its edge
