@@ -215,11 +215,16 @@ def is_cubic(atoms: Atoms) -> bool:
     return data is not None and data.number >= 195
 
 
+def site_classes(atoms: Atoms) -> np.ndarray:
+    """Per atom, its class of symmetry-equivalent sites (spglib's equivalent_atoms); each atom its own class if
+    spglib finds no symmetry."""
+    data = _symmetry(atoms)
+    return data.equivalent_atoms if data is not None else np.arange(len(atoms))
+
+
 def site_classes_per_species(atoms: Atoms) -> dict[str, int]:
     """How many symmetry-inequivalent sites each species occupies (1 for every species of an ordered L1_2 cell)."""
-    data = _symmetry(atoms)
-    symbols = np.array(atoms.get_chemical_symbols())
-    classes = data.equivalent_atoms if data is not None else np.arange(len(atoms))
+    symbols, classes = np.array(atoms.get_chemical_symbols()), site_classes(atoms)
     return {el: len(set(classes[symbols == el])) for el in dict.fromkeys(symbols)}
 
 

@@ -117,8 +117,7 @@ def defect_list(study, atoms) -> list[dict]:
     if compound(study):
         species = sorted(study.present_elements, key=lambda el: -study.composition[el])  # L1_2: majority first
         symbols = np.array(atoms.get_chemical_symbols())
-        data = structures._symmetry(atoms)
-        classes = data.equivalent_atoms if data is not None else np.arange(len(atoms))
+        classes = structures.site_classes(atoms)
         for kind in kinds(study):
             for host in species:
                 sites = list(dict.fromkeys(classes[symbols == host]))
