@@ -78,10 +78,30 @@ def _mace(path: str):
     return MACECalculator(model_paths=path, device="cpu", default_dtype="float64")
 
 
-def _metatomic(path: str):
-    from metatomic_ase import MetatomicCalculator  # (metatomic.torch.ase_calculator is its deprecated alias)
+def import_metatomic_ase():
+    """The metatomic_ase module, importable after SevenNet or fairchem. Their torch_geometric replaces torch.index_select
+    and torch.select with Python wrappers that TorchScript cannot compile, and metatensor-torch compiles its operations
+    with TorchScript when first imported; so the originals are put back for that import only. The compiled
+    operations call the aten ops directly, and torch_geometric's wrappers are restored for everyone else."""
+    import sys
 
-    return MetatomicCalculator(path, device="cpu")
+    import torch
+
+    hash_tensor = sys.modules.get("torch_geometric.hash_tensor")
+    replaced = {name: getattr(torch, name) for name in ("index_select", "select")
+                if hash_tensor is not None and getattr(hash_tensor, f"_old_{name}", None) is not None}
+    try:
+        for name in replaced:
+            setattr(torch, name, getattr(hash_tensor, f"_old_{name}"))
+        import metatomic_ase  # (metatomic.torch.ase_calculator is its deprecated alias)
+    finally:
+        for name, wrapper in replaced.items():
+            setattr(torch, name, wrapper)
+    return metatomic_ase
+
+
+def _metatomic(path: str):
+    return import_metatomic_ase().MetatomicCalculator(path, device="cpu")
 
 
 def _nequip(path: str):

@@ -12,7 +12,7 @@ deployed file is moved aside to NAME.failed-check). Formats:
   mace       MACE model (.model, e.g. MACE-MP) -> `mace_create_lammps_model --format libtorch` (float64) for the plugin,
              in MACE's own environment .venv-mace, where MACE's ASE calculator also gives the reference values
   metatomic  exported metatomic model (.pt, e.g. PET-MAD's), copied as it is, or a metatrain checkpoint (.ckpt), exported
-             with `mtt export` in .venv-pet; metatomic's ASE calculator, in a fresh interpreter, is the reference
+             with `mtt export` in .venv-pet; metatomic's ASE calculator is the reference
   fairchem   fairchem inference checkpoint (.pt, e.g. UMA's uma-s-1p1.pt) -> the same file where the bridge entry reads
              it, after fairchem's loader has read it; FAIRChemCalculator on the given file is the reference
 A converter returns the reference (frames -> energy, forces, stress of each) and the model's dtype.
@@ -106,46 +106,27 @@ def _fairchem(pot, source: Path, out: Path):
     return ase_reference(FAIRChemCalculator(unit, task_name=bridge.FAIRCHEM_TASK)), dtype
 
 
-# metatomic's ASE calculator in its own interpreter: SevenNet loaded earlier in a process breaks the TorchScript of
-# metatensor-operations that the calculator compiles. Cells go in as LAMMPS holds them (a along x, b in the xy plane)
-# and the results are turned back, because PET learns rotational invariance rather than having it exactly.
-_METATOMIC_REFERENCE = """
-import sys, numpy as np
-from ase.io import read
-from metatomic_ase import MetatomicCalculator
-calc = MetatomicCalculator(sys.argv[1], device="cpu")
-rows = []
-for atoms in read(sys.argv[2], ":"):
-    cell, q = atoms.cell.standard_form()
-    atoms.positions = atoms.positions @ q.T
-    atoms.set_cell(cell)
-    atoms.calc = calc
-    s = atoms.get_stress(voigt=False)
-    rows.append(np.r_[atoms.get_potential_energy(), (atoms.get_forces() @ q).ravel(), (q.T @ s @ q)[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]])
-np.save(sys.argv[3], np.array(rows, dtype=object), allow_pickle=True)
-print(calc._model.capabilities().dtype)
-"""
-
-
 def metatomic_evaluate(model: Path, frames) -> tuple[list, str]:
-    """[(energy, forces, stress)] of each frame and the model's dtype, from metatomic's ASE calculator."""
-    import subprocess
-    import sys
-
-    from ase.io import write
-
-    with tempfile.TemporaryDirectory() as tmp:
-        write(Path(tmp) / "frames.extxyz", frames, format="extxyz")
-        proc = subprocess.run([sys.executable, "-c", _METATOMIC_REFERENCE, str(model), str(Path(tmp) / "frames.extxyz"),
-                               str(Path(tmp) / "ref.npy")], capture_output=True, text=True)
-        if proc.returncode != 0:
-            why = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-            raise PylmpError(f"metatomic's ASE calculator cannot run {model} ({why}); a metatomic model is the .pt "
-                             "that `mtt export` writes")
-        rows = np.load(Path(tmp) / "ref.npy", allow_pickle=True)
-    values = [(float(r[0]), np.asarray(r[1:1 + 3 * len(a)], float).reshape(-1, 3), np.asarray(r[1 + 3 * len(a):], float))
-              for r, a in zip(rows, frames)]
-    return values, proc.stdout.strip().splitlines()[-1]
+    """[(energy, forces, stress)] of each frame and the model's dtype, from metatomic's ASE calculator. Cells go in
+    as LAMMPS holds them (a along x, b in the xy plane) and the results are turned back, because PET learns
+    rotational invariance rather than having it exactly."""
+    try:
+        calc = bridge.import_metatomic_ase().MetatomicCalculator(str(model), device="cpu")
+    except Exception as exc:  # torch's loader raises RuntimeError/ValueError with a multi-line message
+        why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise PylmpError(f"metatomic's ASE calculator cannot run {model} ({why}); a metatomic model is the .pt "
+                         "that `mtt export` writes") from None
+    values = []
+    for atoms in frames:
+        atoms = atoms.copy()
+        cell, q = atoms.cell.standard_form()
+        atoms.positions = atoms.positions @ q.T
+        atoms.set_cell(cell)
+        atoms.calc = calc
+        s = atoms.get_stress(voigt=False)
+        values.append((float(atoms.get_potential_energy()), atoms.get_forces() @ q,
+                       (q.T @ s @ q)[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]))
+    return values, calc._model.capabilities().dtype
 
 
 def _metatomic(pot, source: Path, out: Path):

@@ -254,8 +254,7 @@ def test_pet_lora_finetuning_lowers_heldout_force_mae(tmp_path):
     text = (CONFIG.format(start="pet-tiny.ckpt", dataset="eam.extxyz").replace("backend: nequip", "backend: pet")
             .replace("before: allegro-tiny\n", "").replace("epochs: 30", "epochs: 20").replace("allegro-ft-test", "pet-ft-test"))
     (tmp_path / "ft.yaml").write_text(text)
-    # fresh interpreters from here: SevenNet loaded earlier in this process (the bridge tests) breaks the TorchScript
-    # of metatensor-operations that metatomic's calculator compiles ("Expected a value of type 'int' for argument 'dim'")
+    # `pylmp finetune` in its own interpreter, as a user runs it
     proc = subprocess.run([sys.executable, "-m", "pylmp", "finetune", "ft.yaml", "--out", "run"], cwd=tmp_path,
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]

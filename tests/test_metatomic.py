@@ -2,9 +2,9 @@
 run/make_pet_standin.py: metatrain's PET, 4.5 A cutoff, 2 message-passing layers, float64, Ni and Al).
 
 The stand-in is deployed with the user's command onto a copy of the pet-mad entry (tmp_path/registry/), then compared,
-independently of deploy's own check, with metatomic's ASE calculator run in a fresh interpreter (float64: 1e-8
+independently of deploy's own check, with metatomic's ASE calculator (float64: 1e-8
 eV/atom); 1 vs 2 MPI ranks (ghost shell: the 9 A interaction range + one cutoff); and one study with SevenNet-0
-and the PET in one process, which through the ASE bridge failed (SevenNet breaks metatensor-operations' TorchScript);
+and the PET in one process, which once failed (SevenNet's torch_geometric breaks metatensor-operations' TorchScript; bridge.import_metatomic_ase);
 and an eos study through `pylmp run` against ASE's Birch-Murnaghan fit of the calculator's E(a).
 """
 from __future__ import annotations
@@ -87,12 +87,40 @@ def test_sevennet_and_pet_in_one_study(entry, tmp_path):
     assert 3.3 < res["sevennet-0"]["a0_A"] < 3.7 and res["pet-mad"]["E0_eV_per_atom"] < 0, res
 
 
+def test_metatomic_calculator_imports_after_sevennet():
+    """SevenNet (and fairchem) import torch_geometric, which swaps torch.index_select for a Python wrapper that
+    TorchScript cannot compile; metatensor-torch scripts its operations on import, so importing metatomic_ase after
+    SevenNet raised. bridge.import_metatomic_ase must give the same calculator in that order (a fresh interpreter, so
+    the order is the one under test) and leave torch_geometric's wrapper in place."""
+    import subprocess
+    import sys
+
+    script = (
+        "import json, sys, torch\n"
+        "import sevenn.calculator\n"
+        "wrapper = torch.index_select\n"
+        "from ase.build import bulk\n"
+        "from pylmp import bridge\n"
+        "atoms = bulk('Ni', 'fcc', a=3.5, cubic=True); atoms.rattle(0.05, seed=1)\n"
+        "atoms.calc = bridge.import_metatomic_ase().MetatomicCalculator(sys.argv[1], device='cpu')\n"
+        "print(json.dumps([atoms.get_potential_energy(), torch.index_select is wrapper, wrapper.__module__]))\n")
+    proc = subprocess.run([sys.executable, "-c", script, str(STANDIN)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    energy, wrapper_kept, wrapper_module = json.loads(proc.stdout.strip().splitlines()[-1])
+    atoms = bulk("Ni", "fcc", a=3.5, cubic=True)
+    atoms.rattle(0.05, seed=1)
+    [(e_ref, _, _)], _ = deploy.metatomic_evaluate(STANDIN, [atoms])
+    assert wrapper_module.startswith("torch_geometric") and wrapper_kept
+    assert abs(energy - e_ref) < 1e-10, (energy, e_ref)
+
+
 def test_eos_study_equals_ase_eos_fit(entry, tmp_path):
     """`pylmp run` eos on the deployed PET vs the same lattice scan in metatomic's ASE calculator + ASE's fit."""
-    from metatomic.torch.ase_calculator import MetatomicCalculator
+    from pylmp import bridge
 
     # the stand-in learnt EAM's E(a): minimum near 3.52 A, smooth over 3.3-3.8 A
-    res, a0 = eos_study_and_ase_fit(entry, MetatomicCalculator(str(STANDIN)), tmp_path, 3.52, 7, 0.03)
+    calc = bridge.import_metatomic_ase().MetatomicCalculator(str(STANDIN), device="cpu")
+    res, a0 = eos_study_and_ase_fit(entry, calc, tmp_path, 3.52, 7, 0.03)
     print(f"PET stand-in fcc Ni: a0 {res['a0_A']:.5f} A (pylmp run), {a0:.5f} A (ASE), relaxed {res['a0_relaxed_A']:.5f} A, "
           f"B {res['B_GPa']:.0f} GPa")
     assert abs(a0 - res["a0_A"]) < 1e-3, (a0, res["a0_A"])
