@@ -5,6 +5,8 @@
 
 #include <sys/stat.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -46,13 +48,55 @@ bool is_aoti_package(const std::string &path)
   return bytes.compare(0, 2, "PK") == 0 && bytes.find("/data/aotinductor/") != std::string::npos;
 }
 
+// AOTIModelPackageLoader unzips the package into $TMPDIR/aotinductor_XXXXXX and removes that folder in its
+// destructor, which never runs: open_model keeps every model for the life of the process. So the loader unzips into
+// a folder of the plugin's own, removed when the process exits (files of a loaded .so may go: it stays mapped). At
+// exit only the files are removed; libtorch is not touched, as it may already be gone.
+std::vector<std::string> &extract_dirs()
+{
+  static auto *dirs = new std::vector<std::string>;
+  return *dirs;
+}
+
+void remove_extract_dirs()
+{
+  for (const std::string &dir : extract_dirs()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+}
+
+std::unique_ptr<AotiLoader> load_aoti_package(const std::string &path)
+{
+  const char *tmpdir = std::getenv("TMPDIR");
+  const std::string saved = tmpdir ? tmpdir : "";
+  std::string dir = (saved.empty() ? std::string("/tmp") : saved) + "/pylmp-aoti-XXXXXX";
+  if (!mkdtemp(dir.data())) throw ModelError("cannot create a folder in " + dir.substr(0, dir.rfind('/')) +
+                                             " to unpack '" + path + "' (set TMPDIR to a writable folder)");
+  if (extract_dirs().empty()) std::atexit(remove_extract_dirs);
+  extract_dirs().push_back(dir);
+  // the loader reads TMPDIR when it unzips; open_model's lock keeps other loads out meanwhile
+  setenv("TMPDIR", dir.c_str(), 1);
+  std::unique_ptr<AotiLoader> loader;
+  try {
+    loader = std::make_unique<AotiLoader>(path, "model");
+  } catch (...) {
+    saved.empty() ? unsetenv("TMPDIR") : setenv("TMPDIR", saved.c_str(), 1);
+    throw;
+  }
+  saved.empty() ? unsetenv("TMPDIR") : setenv("TMPDIR", saved.c_str(), 1);
+  return loader;
+}
+
 std::unique_ptr<ModelRunner> open_aoti(const std::string &path, torch::Device device)
 {
   std::unique_ptr<AotiLoader> loader;
   AotiMetadata meta;
   try {
-    loader = std::make_unique<AotiLoader>(path, "model");
+    loader = load_aoti_package(path);
     meta = loader->get_metadata();
+  } catch (const ModelError &) {
+    throw;
   } catch (const std::exception &e) {
     throw ModelError("'" + path + "' is an AOTInductor package that this libtorch cannot load (" +
                      first_line(e.what()) + "); AOTI packages are built for one CPU/GPU and torch version: "

