@@ -107,3 +107,28 @@ def test_missing_or_wrong_checkpoint_is_a_one_line_error(tmp_path, capsys):
     assert main(["run", str(study), "--out", str(tmp_path / "run2")]) == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and "not a fairchem inference checkpoint" in errors[0], errors
+
+
+def test_mpirun_task_farm_equals_the_serial_run(deployed, tmp_path):
+    """UMA's cluster route, `srun -n N python -m pylmp run STUDY` (here mpirun -np 2: a farm of two one-rank groups,
+    each with its own FAIRChemCalculator), gives every task of the serial in-process run."""
+    import json
+    import subprocess
+    import sys
+
+    from pylmp import lammps_env
+
+    study = tmp_path / "eos.yaml"
+    study.write_text("workflow: eos\nmaterial: {lattice: fcc, composition: {Ni: 100}, a: 3.55, atoms: 4}\n"
+                     f"potentials: [{deployed}]\nsettings: {{points: 5, strain: 0.04}}\n")
+    assert main(["run", str(study), "--out", str(tmp_path / "serial"), "-j", "1"]) == 0
+    cmd = [lammps_env.mpirun_executable(), "-np", "2", sys.executable, "-m", "pylmp", "run", str(study), "--out", "farm"]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=lammps_env.subprocess_env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "[group 1]" in proc.stderr  # two groups took tasks
+    serial = sorted((tmp_path / "serial").glob("uma/scan/*/result.json"))
+    assert len(serial) == 5
+    for path in serial:
+        farm = tmp_path / "farm" / path.relative_to(tmp_path / "serial")
+        e_serial, e_farm = (json.loads(p.read_text())["E_eV"] for p in (path, farm))
+        assert abs(e_serial - e_farm) / 4 < 1e-5, (path.parent.name, e_serial, e_farm)
