@@ -32,7 +32,7 @@ def to_ase_frame(atoms, forces, virial_bar):
 
 def run_lines(potential, lines, elements, folder: Path, log="none"):
     """A LAMMPS instance (the caller closes it) that ran `lines`, written as folder/in.lmp, with a registry potential:
-    the plugin loaded, or for a bridge entry (an ASE calculator, fix external) the input run by pylmp's bridge."""
+    the plugin loaded where the entry uses it, or for a bridge entry (an ASE calculator, fix external) the input run by pylmp's bridge."""
     pot = potentials.get(potential)
     (folder / "in.lmp").write_text("\n".join(lines) + "\n")
     lmp = lammps_env.new_lammps(["-log", log, "-screen", "none"])
@@ -40,7 +40,8 @@ def run_lines(potential, lines, elements, folder: Path, log="none"):
         if pot.bridge:
             bridge.run_file(lmp, folder / "in.lmp", bridge.calculator(pot), elements)
         else:
-            plugin.ensure_loaded(lmp)
+            if pot.pair_style.startswith(plugin.PAIR_STYLE):  # a classical style needs no libtorch in the process
+                plugin.ensure_loaded(lmp)
             lmp.file(str(folder / "in.lmp"))
     except Exception:
         lmp.close()
