@@ -402,6 +402,13 @@ def _worker_init() -> None:
     # one thread per worker: N workers on N cores; torch (bridge models) reads it when it is first imported
     for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[key] = "1"
+    # a worker ends with `pylmp run` (killed by kill/pkill or a scheduler's signal to it alone) instead of computing
+    # on unseen for the rest of its task; the pool's workers are started by the thread that submits, which waits
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
 
 
 def _run_pool(pending: list[Task], root: Path, mode: str, np: int, jobs: int, progress: Progress) -> dict[str, Outcome]:

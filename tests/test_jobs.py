@@ -129,6 +129,38 @@ def test_killed_worker_loses_no_other_task(tmp_path):
     assert not (victim / "result.json").exists()
 
 
+def test_workers_end_with_a_killed_run(tmp_path):
+    """`pylmp run -j 2` killed on its own (kill, pkill): its workers stop too, instead of finishing their tasks
+    unseen (two SevenNet MD workers went on for 20 minutes at 6 GB each)."""
+    (tmp_path / "md.yaml").write_text(MD.replace("STEPS", "400000").replace("[300]", "[300, 600]"))
+    out = (tmp_path / "out").resolve()
+    proc = subprocess.Popen([sys.executable, "-m", "pylmp", "run", str(tmp_path / "md.yaml"), "--out", str(out), "-j", "2"],
+                            cwd=REPO, env=lammps_env.subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def workers():  # the processes whose LAMMPS works in a task folder of this run
+        found = []
+        for pid in (p for p in os.listdir("/proc") if p.isdigit() and int(p) != proc.pid):
+            try:
+                if out in Path(f"/proc/{pid}/cwd").resolve().parents:
+                    found.append(int(pid))
+            except OSError:
+                continue
+        return found
+
+    deadline = time.time() + 120
+    while len(workers()) < 2 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    running = workers()
+    assert len(running) == 2, running
+    proc.kill()
+    proc.wait()
+    deadline = time.time() + 20
+    while workers() and time.time() < deadline:
+        time.sleep(0.2)
+    assert not workers(), "workers outlived the killed run"
+    assert not list(out.rglob("result.json"))  # they had not finished: stopped, not completed
+
+
 def test_terminal_gets_one_redrawn_line_with_the_md_step(tmp_path):
     """stderr on a terminal: \\r-redrawn done/total, failed, elapsed, ETA and the running MD's 'step N/M'."""
     (tmp_path / "md.yaml").write_text(MD.replace("STEPS", "20000"))
