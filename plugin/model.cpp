@@ -76,16 +76,16 @@ std::unique_ptr<AotiLoader> load_aoti_package(const std::string &path)
   if (extract_dirs().empty()) std::atexit(remove_extract_dirs);
   extract_dirs().push_back(dir);
   // the loader reads TMPDIR when it unzips; open_model's lock keeps other loads out meanwhile
+  auto restore = [&saved] { saved.empty() ? unsetenv("TMPDIR") : setenv("TMPDIR", saved.c_str(), 1); };
   setenv("TMPDIR", dir.c_str(), 1);
-  std::unique_ptr<AotiLoader> loader;
   try {
-    loader = std::make_unique<AotiLoader>(path, "model");
+    auto loader = std::make_unique<AotiLoader>(path, "model");
+    restore();
+    return loader;
   } catch (...) {
-    saved.empty() ? unsetenv("TMPDIR") : setenv("TMPDIR", saved.c_str(), 1);
+    restore();
     throw;
   }
-  saved.empty() ? unsetenv("TMPDIR") : setenv("TMPDIR", saved.c_str(), 1);
-  return loader;
 }
 
 std::unique_ptr<ModelRunner> open_aoti(const std::string &path, torch::Device device)
