@@ -45,6 +45,13 @@ NEQUIP_MODELS = {"nequip-tiny": "pylmp_nequip", "allegro-tiny": "pair_allegro", 
 NEQUIP_TARGETS = ("pylmp_nequip", "pair_allegro", "pair_nequip")
 
 
+def compile_env() -> dict:
+    """The environment of a compile: one torch thread. AOTInductor writes its CPU loops for the threads it compiles
+    on; the plugin runs one per MPI rank, and a SevenNet-0 package compiled on 2 threads ran ~1.5x slower there
+    (pylmp/sevennet_export.py)."""
+    return {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
 def lammps_plugin_dir() -> str:
     """Entry point of the group `lammps.plugins`: the folder holding pylmptorchplugin.so (possibly not built yet)."""
     return str(PLUGIN_DIR)
@@ -82,7 +89,7 @@ def deploy_sevennet(model: str = "7net-0", out: Path | None = None, force: bool 
         cmd = [sys.executable, "-m", "pylmp.sevennet_export", model, str(tmp)]
     else:
         cmd = [lammps_env.venv_executable("sevenn", install="pip install sevenn"), "get_model", model, "-o", str(tmp)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=compile_env())
     if proc.returncode != 0 or not tmp.is_file():
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise PylmpError(f"deploying SevenNet model {model} ({fmt}) failed: {tail[0]}")
@@ -127,7 +134,7 @@ def compile_nequip(name: str, target: str | None = None, out: Path | None = None
         cmd = [sys.executable, "-m", "pylmp.nequip_compile", str(ckpt), str(tmp)]
     else:
         cmd = [exe, str(ckpt), str(tmp), "--mode", "aotinductor", "--device", "cpu", "--target", target]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=compile_env())
     if proc.returncode != 0 or not tmp.is_file():
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise PylmpError(f"compiling {ckpt.name} for target {target} failed: {tail[0]}")

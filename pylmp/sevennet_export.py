@@ -6,6 +6,11 @@ traced once with its force computation unrolled (make_fx over energy + autograd.
 exported with dynamic node and edge counts, and compiled by AOTInductor, which fuses those slices and scatters
 into a few loops of machine code for this CPU (or GPU). Same weights, same arithmetic up to float32 rounding.
 
+Inductor writes its CPU loops for the number of torch threads at compile time: compiled on 2 threads they carry
+OpenMP regions and atomic scatter-adds, and on the one thread per MPI rank the plugin runs they took 1.35-1.45 s
+per call at 108 atoms against 0.76-0.96 s for a package compiled on one thread. So the package is compiled for
+--threads (default 1, as `pair_style pylmp/torch` runs); give the plugin's `threads N` to compile for N.
+
 The package's one function (all on the package's device):
   inputs   species int64 [nodes] (model species index), edge_index int64 [2, E] (row 0 centre, row 1 neighbour),
            edge_vec float32 [E, 3] = x_neighbour - x_centre, local_mask float32 [nodes] (1 local atom, 0 ghost)
@@ -14,7 +19,7 @@ Metadata: pylmp_family SevenNet, type_names, r_max, num_layers (message-passing 
 model_dtype, sevenn_version, source. The plugin (plugin/model_sevennet.cpp) tells it from a nequip package by
 pylmp_family.
 
-Usage: python -m pylmp.sevennet_export CHECKPOINT OUT.pt2 [--device cpu|cuda] [--modal NAME]
+Usage: python -m pylmp.sevennet_export CHECKPOINT OUT.pt2 [--device cpu|cuda] [--modal NAME] [--threads N]
 (CHECKPOINT: a pretrained name such as 7net-0, whose checkpoint ships inside the sevenn wheel, or a .pth file)
 """
 from __future__ import annotations
@@ -92,13 +97,14 @@ def example_graph(type_map: dict, repeat: int, seed: int, device):
     return tuple(t.to(device) for t in (species, torch.tensor(np.stack([i, j])), torch.tensor(d, dtype=torch.float32), mask))
 
 
-def export(checkpoint: str, out: str, device: str = "cpu", modal: str | None = None) -> None:
+def export(checkpoint: str, out: str, device: str = "cpu", modal: str | None = None, threads: int = 1) -> None:
     import sevenn
     import sevenn._keys as KEY
     from ase.data import chemical_symbols
     from nequip.utils.fx import fx_duck_shape, nequip_decomp_table  # the decompositions nequip-compile traces with
     from torch.fx.experimental.proxy_tensor import make_fx
 
+    torch.set_num_threads(threads)  # the CPU kernels are written for this many threads (see the top)
     model, config = energy_model(checkpoint, modal)
     wrapped = EnergyAndEdgeGradient(model.to(device))
     type_map = config[KEY.TYPE_MAP]  # atomic number -> species index
@@ -112,7 +118,7 @@ def export(checkpoint: str, out: str, device: str = "cpu", modal: str | None = N
     names = " ".join(chemical_symbols[z] for z, _ in sorted(type_map.items(), key=lambda kv: kv[1]))
     layers = sum(name.endswith("_convolution") for name in model._modules)
     metadata = {"pylmp_family": FAMILY, "type_names": names, "r_max": str(config[KEY.CUTOFF]),
-                "num_layers": str(layers), "model_dtype": "float32", "sevenn_version": sevenn.__version__,
+                "num_layers": str(layers), "model_dtype": "float32", "cpu_threads": str(threads), "sevenn_version": sevenn.__version__,
                 "pylmp_inputs": " ".join(INPUTS), "pylmp_outputs": " ".join(OUTPUTS), "source": str(checkpoint)}
     # Inductor freezes weights (constant folding, oneDNN-packed linears for the radial networks) only with grad
     # mode off; the graph already holds the backward pass, so nothing is lost. Measured 1.5x on 108 atoms.
@@ -126,8 +132,15 @@ def check(package: str, eager, type_map: dict, device) -> None:
     """The package equals the eager model on a cell of another size than the traced one (float32 rounding)."""
     compiled = torch._inductor.aoti_load_package(package)
     graph = example_graph(type_map, 3, 2, device)
-    e_ref, g_ref = eager(*graph)
-    e, g = compiled(*graph)
+    # One thread, as the plugin runs by default: on 2 threads SevenNet's eager model can be off by 3e-4 on its first
+    # call (measured 418.507 eV where every later call gives 418.498), which once failed a fresh set-up.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        e_ref, g_ref = eager(*graph)
+        e, g = compiled(*graph)
+    finally:
+        torch.set_num_threads(threads)
     # float32 sums in another order: measured 2e-6 (energies) and 7e-6 (gradients) of the largest value
     de = (e - e_ref).abs().max().item() / e_ref.abs().max().item()
     dg = (g - g_ref).abs().max().item() / g_ref.abs().max().item()
@@ -143,11 +156,15 @@ def main(argv=None) -> int:
     ap.add_argument("out", help="the package to write (*.pt2)")
     ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where the package will run")
     ap.add_argument("--modal", help="fidelity of a multi-fidelity checkpoint (e.g. SevenNet-MF-0's mpa)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads per MPI rank the CPU package is compiled for (pair_style pylmp/torch threads N)")
     args = ap.parse_args(argv)
     if not args.out.endswith(".pt2"):
         ap.error("OUT must end in .pt2")
     torch.set_default_dtype(torch.float32)
-    export(args.checkpoint, args.out, args.device, args.modal)
+    if args.threads < 1:
+        ap.error("--threads must be >= 1")
+    export(args.checkpoint, args.out, args.device, args.modal, args.threads)
     return 0
 
 
