@@ -9,7 +9,7 @@ into a few loops of machine code for this CPU (or GPU). Same weights, same arith
 Inductor writes its CPU loops for the number of torch threads at compile time: compiled on 2 threads they carry
 OpenMP regions and atomic scatter-adds, and on the one thread per MPI rank the plugin runs they took 1.35-1.45 s
 per call at 108 atoms against 0.76-0.96 s for a package compiled on one thread. So the package is compiled for
---threads (default 1, as `pair_style pylmp/torch` runs); give the plugin's `threads N` to compile for N.
+--threads (default 1, as `pair_style pylmp/torch` runs); for a plugin run with `threads N`, compile with --threads N.
 
 The package's one function (all on the package's device):
   inputs   species int64 [nodes] (model species index), edge_index int64 [2, E] (row 0 centre, row 1 neighbour),
